@@ -1,0 +1,477 @@
+"""The use cases: ingest, find matches, lineage, delete, list, stats.
+
+:class:`Wiretrace` is what the gRPC servicer, the CLI's batch jobs and library
+users call. Writes are serialised by one lock and computed against a
+:class:`_Overlay` (the store plus the batch's pending changes), so articles of
+one batch see each other; the whole batch is then one atomic ``Storage.apply``
+and nothing is acknowledged before it returns.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from wiretrace.core.errors import (
+    ArticleAlreadyExists,
+    ArticleNotFound,
+    ClusterNotFound,
+    InvalidArgument,
+    WiretraceError,
+)
+from wiretrace.core.features import TextFeatures, extract
+from wiretrace.core.lineage import build_cluster, components
+from wiretrace.core.lsh import bucket_keys
+from wiretrace.core.matching import verify
+from wiretrace.core.model import (
+    Article,
+    ArticleDraft,
+    Cluster,
+    IngestOutcome,
+    IngestResult,
+    Match,
+    MatchEdge,
+    Page,
+    Stats,
+)
+from wiretrace.core.settings import IndexSettings
+from wiretrace.core.signatures import MinHasher, Signature
+from wiretrace.core.validation import validate_article_id, validate_draft, validate_text
+from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity, Storage
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+MAX_MATCHES = 1000
+DEFAULT_MATCHES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A text's features, signatures and bucket keys."""
+
+    features: TextFeatures
+    document_signature: Signature
+    document_keys: npt.NDArray[np.uint64]
+    passage_keys: npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    draft: ArticleDraft
+    replace_existing: bool = False
+
+
+def content_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def new_cluster_id() -> str:
+    return secrets.token_hex(8)
+
+
+class _Overlay:
+    """Reads of the store with pending (uncommitted) changes laid over them."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.changes = ChangeSet()
+        self._records: dict[str, ArticleRecord] = {}
+        self._deleted: set[str] = set()
+        self._labels: dict[str, str] = {}
+        self._document_buckets: defaultdict[int, set[str]] = defaultdict(set)
+        self._passage_buckets: defaultdict[int, set[str]] = defaultdict(set)
+        self._fingerprints: defaultdict[int, int] = defaultdict(int)
+        self._edges: list[MatchEdge] = []
+
+    def _stored_ids(self, ids: Iterable[str]) -> list[str]:
+        return [i for i in ids if i not in self._records and i not in self._deleted]
+
+    def records(self, ids: Iterable[str]) -> dict[str, ArticleRecord]:
+        wanted = list(ids)
+        found = {i: self._records[i] for i in wanted if i in self._records}
+        found.update(self.storage.get_records(self._stored_ids(wanted)))
+        return {i: self._relabelled(r) for i, r in found.items()}
+
+    def _relabelled(self, record: ArticleRecord) -> ArticleRecord:
+        label = self._labels.get(record.article.article_id)
+        if label is None or label == record.article.cluster_id:
+            return record
+        return replace(record, article=replace(record.article, cluster_id=label))
+
+    def article(self, article_id: str) -> Article | None:
+        record = self.records([article_id]).get(article_id)
+        return record.article if record else None
+
+    def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
+        found = self.storage.candidates(document_keys, passage_keys) - self._deleted
+        for key in document_keys.ravel().tolist():
+            found |= self._document_buckets.get(key, set())
+        for key in passage_keys.ravel().tolist():
+            found |= self._passage_buckets.get(key, set())
+        return found - self._deleted
+
+    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
+        counts = self.storage.fingerprint_counts(fingerprints)
+        return {fp: count + self._fingerprints.get(fp, 0) for fp, count in counts.items()}
+
+    def edges_of(self, ids: Iterable[str]) -> list[MatchEdge]:
+        wanted = set(ids)
+        edges = [e for e in self.storage.edges_of(wanted) if not {e.query_id, e.matched_id} & self._deleted]
+        edges += [e for e in self._edges if e.query_id in wanted or e.matched_id in wanted]
+        return edges
+
+    def cluster_members(self, cluster_id: str) -> set[str]:
+        members = {i for i in self.storage.cluster_members(cluster_id) if i not in self._deleted}
+        members |= {i for i, r in self._records.items() if r.article.cluster_id == cluster_id}
+        members -= {i for i, label in self._labels.items() if label != cluster_id}
+        members |= {i for i, label in self._labels.items() if label == cluster_id and i not in self._deleted}
+        return members
+
+    def add(self, record: ArticleRecord, edges: list[MatchEdge]) -> None:
+        article_id = record.article.article_id
+        self._records[article_id] = record
+        self._deleted.discard(article_id)
+        for key in record.document_keys.ravel().tolist():
+            self._document_buckets[key].add(article_id)
+        for key in record.passage_keys.ravel().tolist():
+            self._passage_buckets[key].add(article_id)
+        for fingerprint in set(record.passage_fingerprints):
+            self._fingerprints[fingerprint] += 1
+        self._edges.extend(edges)
+        self.changes.records.append(record)
+        self.changes.edges.extend(edges)
+
+    def label(self, article_ids: Iterable[str], cluster_id: str) -> None:
+        for article_id in article_ids:
+            self._labels[article_id] = cluster_id
+            self.changes.cluster_labels[article_id] = cluster_id
+
+    def delete(self, article_id: str) -> None:
+        pending = self._records.pop(article_id, None)
+        if pending is not None:
+            self.changes.records.remove(pending)
+            self.changes.edges = [e for e in self.changes.edges if article_id not in (e.query_id, e.matched_id)]
+            self._edges = [e for e in self._edges if article_id not in (e.query_id, e.matched_id)]
+            for fingerprint in set(pending.passage_fingerprints):
+                self._fingerprints[fingerprint] -= 1
+        else:
+            self.changes.deletes.append(article_id)
+        self._deleted.add(article_id)
+        self._labels.pop(article_id, None)
+        self.changes.cluster_labels.pop(article_id, None)
+
+
+class Wiretrace:
+    """A wiretrace index over one storage backend.
+
+    Example:
+        >>> from wiretrace.storage.sqlite import SqliteStorage
+        >>> index = Wiretrace(SqliteStorage("/tmp/wiretrace-example"))  # doctest: +SKIP
+        >>> index.ingest(ArticleDraft("a1", "Some text ..."))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        settings: IndexSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        feature_cache_size: int = 4096,
+    ) -> None:
+        self.storage = storage
+        self.settings = settings or IndexSettings()
+        self._clock = clock
+        self._hasher = MinHasher(self.settings.num_perm, self.settings.seed)
+        self._document_lsh = self.settings.document_lsh
+        self._passage_lsh = self.settings.passage_lsh
+        self._write_lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, str], TextFeatures] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._cache_size = feature_cache_size
+        storage.open(self.identity)
+
+    @property
+    def identity(self) -> IndexIdentity:
+        s = self.settings
+        return IndexIdentity(
+            feature_version=s.feature_version,
+            num_perm=s.num_perm,
+            seed=s.seed,
+            shingle_size=s.shingle_size,
+            document_bands=self._document_lsh.bands,
+            document_rows=self._document_lsh.rows,
+            passage_bands=self._passage_lsh.bands,
+            passage_rows=self._passage_lsh.rows,
+        )
+
+    def close(self) -> None:
+        self.storage.close()
+
+    # -- analysis --------------------------------------------------------------------------------------
+
+    def analyse(self, text: str) -> Analysis:
+        features = extract(text, self.settings.features)
+        document_signature = self._hasher.signature(features.shingles)
+        passage_signatures = self._hasher.signatures([p.features for p in features.passages])
+        return Analysis(
+            features=features,
+            document_signature=document_signature,
+            document_keys=bucket_keys(document_signature, self._document_lsh)[0],
+            passage_keys=bucket_keys(passage_signatures, self._passage_lsh)
+            if features.passages
+            else np.empty((0, self._passage_lsh.bands), dtype=np.uint64),
+        )
+
+    def _features_of(self, article: Article) -> TextFeatures:
+        key = (article.article_id, article.content_sha256)
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        features = extract(article.text, self.settings.features)
+        with self._cache_lock:
+            self._cache[key] = features
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return features
+
+    def _match(self, view: _Overlay, analysis: Analysis, exclude: set[str]) -> list[Match]:
+        candidate_ids = view.candidates(analysis.document_keys, analysis.passage_keys) - exclude
+        if not candidate_ids:
+            return []
+        records = view.records(candidate_ids)
+        candidates = {i: self._features_of(r.article) for i, r in records.items()}
+        fingerprints = {p.fingerprint for p in analysis.features.passages}
+        for features in candidates.values():
+            fingerprints.update(p.fingerprint for p in features.passages)
+        counts = view.fingerprint_counts(fingerprints)
+        limit = self.settings.boilerplate_max_articles
+        boilerplate = {fp for fp, count in counts.items() if count >= limit}
+        matches = []
+        for article_id, features in candidates.items():
+            match = verify(
+                article_id,
+                analysis.features,
+                analysis.document_signature,
+                features,
+                records[article_id].document_signature,
+                self.settings,
+                boilerplate,
+            )
+            if match is not None:
+                matches.append(match)
+        matches.sort(key=lambda m: (-m.score, m.article_id))
+        return matches
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def ingest(self, draft: ArticleDraft, *, replace_existing: bool = False) -> IngestResult:
+        """Store one article (durably) and return what it matched and its cluster."""
+        result = self.ingest_batch([IngestRequest(draft, replace_existing)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def ingest_batch(self, requests: Sequence[IngestRequest]) -> list[IngestResult | Exception]:
+        """Ingest many articles with one durable commit; a rejected one does not stop the others.
+
+        Each entry of the result is the article's result or the domain error that rejected it.
+        Storage failures are raised: then nothing of the batch was stored.
+        """
+        with self._write_lock:
+            view = _Overlay(self.storage)
+            staged: list[tuple[str, IngestOutcome, tuple[Match, ...]] | Exception] = []
+            for request in requests:
+                try:
+                    staged.append(self._stage(view, request))
+                except WiretraceError as error:
+                    staged.append(error)
+            self.storage.apply(view.changes)
+        return [item if isinstance(item, Exception) else self._result(*item) for item in staged]
+
+    def _stage(self, view: _Overlay, request: IngestRequest) -> tuple[str, IngestOutcome, tuple[Match, ...]]:
+        draft = request.draft
+        validate_draft(draft, self.settings.max_text_chars)
+        sha = content_sha256(draft.text)
+        existing = view.article(draft.article_id)
+        outcome = IngestOutcome.CREATED
+        if existing is not None:
+            if existing.same_content(draft, sha):
+                edges = view.edges_of([draft.article_id])
+                matches = sorted(
+                    (e.evidence_from(draft.article_id) for e in edges),
+                    key=lambda m: (-m.score, m.article_id),
+                )
+                return draft.article_id, IngestOutcome.UNCHANGED, tuple(matches)
+            if not request.replace_existing:
+                raise ArticleAlreadyExists(draft.article_id)
+            self._delete_in(view, draft.article_id)
+            outcome = IngestOutcome.REPLACED
+        analysis = self.analyse(draft.text)
+        matches = self._match(view, analysis, exclude={draft.article_id})
+        cluster_id = self._merge_clusters(view, [m.article_id for m in matches])
+        article = Article(
+            article_id=draft.article_id,
+            text=draft.text,
+            title=draft.title,
+            source=draft.source,
+            url=draft.url,
+            publish_time=draft.publish_time,
+            language=draft.language,
+            create_time=self._clock(),
+            content_sha256=sha,
+            cluster_id=cluster_id,
+            seq=0,
+        )
+        record = ArticleRecord(
+            article=article,
+            document_signature=analysis.document_signature,
+            document_keys=analysis.document_keys,
+            passage_keys=analysis.passage_keys,
+            passage_fingerprints=tuple(p.fingerprint for p in analysis.features.passages),
+        )
+        view.add(record, [MatchEdge(draft.article_id, m.article_id, m) for m in matches])
+        return draft.article_id, outcome, tuple(matches)
+
+    def _merge_clusters(self, view: _Overlay, neighbour_ids: list[str]) -> str:
+        """The cluster a new article joins: its neighbours' clusters merged into the largest."""
+        if not neighbour_ids:
+            return new_cluster_id()
+        labels = {r.article.cluster_id for r in view.records(neighbour_ids).values()}
+        members = {label: view.cluster_members(label) for label in labels}
+        target = max(labels, key=lambda label: (len(members[label]), label))
+        for label in labels - {target}:
+            view.label(members[label], target)
+        return target
+
+    def delete(self, article_id: str) -> None:
+        """Remove an article, its index entries and edges; split its cluster if it held it together."""
+        validate_article_id(article_id)
+        with self._write_lock:
+            view = _Overlay(self.storage)
+            self._delete_in(view, article_id)
+            self.storage.apply(view.changes)
+
+    def _delete_in(self, view: _Overlay, article_id: str) -> None:
+        article = view.article(article_id)
+        if article is None:
+            raise ArticleNotFound(article_id)
+        remaining = view.cluster_members(article.cluster_id) - {article_id}
+        view.delete(article_id)
+        if not remaining:
+            return
+        parts = sorted(components(remaining, view.edges_of(remaining)), key=len, reverse=True)
+        for part in parts[1:]:
+            view.label(part, new_cluster_id())
+
+    def _result(self, article_id: str, outcome: IngestOutcome, matches: tuple[Match, ...]) -> IngestResult:
+        article = self.get(article_id)
+        return IngestResult(article, outcome, matches, self.cluster(article.cluster_id))
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def get(self, article_id: str) -> Article:
+        validate_article_id(article_id)
+        article = self.storage.get_articles([article_id]).get(article_id)
+        if article is None:
+            raise ArticleNotFound(article_id)
+        return article
+
+    def list_articles(self, page_size: int = 0, page_token: str = "") -> Page[Article]:
+        limit = _page_size(page_size)
+        after = int(_decode_token(page_token, "a") or 0)
+        articles = self.storage.list_articles(after, limit + 1)
+        more = len(articles) > limit
+        articles = articles[:limit]
+        token = _encode_token("a", str(articles[-1].seq)) if more else ""
+        return Page(articles, token, self.storage.stats().articles)
+
+    def find_matches(
+        self, *, article_id: str | None = None, text: str | None = None, max_matches: int = 0
+    ) -> list[Match]:
+        """Verified matches, best first, for a stored article (against all others) or for raw text."""
+        limit = min(max_matches or DEFAULT_MATCHES, MAX_MATCHES)
+        if max_matches < 0:
+            raise InvalidArgument("max_matches must not be negative")
+        if (article_id is None) == (text is None):
+            raise InvalidArgument("give exactly one of article or text")
+        exclude: set[str] = set()
+        if article_id is not None:
+            query_text = self.get(article_id).text
+            exclude.add(article_id)
+        else:
+            assert text is not None
+            validate_text(text, self.settings.max_text_chars)
+            query_text = text
+        return self._match(_Overlay(self.storage), self.analyse(query_text), exclude)[:limit]
+
+    def cluster(self, cluster_id: str) -> Cluster:
+        member_ids = self.storage.cluster_members(cluster_id)
+        if not member_ids:
+            raise ClusterNotFound(cluster_id)
+        members = self.storage.get_articles(member_ids)
+        return build_cluster(cluster_id, members.values(), self.storage.edges_of(member_ids))
+
+    def cluster_of(self, article_id: str) -> Cluster:
+        return self.cluster(self.get(article_id).cluster_id)
+
+    def list_clusters(self, page_size: int = 0, page_token: str = "") -> Page[Cluster]:
+        limit = _page_size(page_size)
+        after = _decode_token(page_token, "c") or ""
+        cluster_ids = self.storage.list_clusters(after, limit + 1)
+        more = len(cluster_ids) > limit
+        cluster_ids = cluster_ids[:limit]
+        token = _encode_token("c", cluster_ids[-1]) if more else ""
+        return Page([self.cluster(c) for c in cluster_ids], token, 0)
+
+    def stats(self) -> Stats:
+        s = self.settings
+        return Stats(
+            storage=self.storage.backend,
+            counts=self.storage.stats(),
+            parameters={
+                "num_perm": s.num_perm,
+                "seed": s.seed,
+                "shingle_size": s.shingle_size,
+                "document_threshold": s.document_threshold,
+                "passage_threshold": s.passage_threshold,
+                "document_bands": self._document_lsh.bands,
+                "document_rows": self._document_lsh.rows,
+                "passage_bands": self._passage_lsh.bands,
+                "passage_rows": self._passage_lsh.rows,
+                "feature_version": s.feature_version,
+            },
+        )
+
+
+def _page_size(page_size: int) -> int:
+    if page_size < 0:
+        raise InvalidArgument("page_size must not be negative")
+    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def _encode_token(kind: str, value: str) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str, kind: str) -> str | None:
+    if not token:
+        return None
+    try:
+        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        decoded = ""
+    prefix, _, value = decoded.partition(":")
+    if prefix != kind or not value or (kind == "a" and not value.isdigit()):
+        raise InvalidArgument("page_token is invalid; pass the next_page_token of the previous page")
+    return value

@@ -1,0 +1,69 @@
+"""Domain errors. Each carries a machine-readable ``reason`` (UPPER_SNAKE_CASE);
+the API layer maps the class to a canonical status code in one table."""
+
+from __future__ import annotations
+
+
+class WiretraceError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    reason = "WIRETRACE_ERROR"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class InvalidArgument(WiretraceError):
+    """The request is malformed: bad id, empty text, bad field value or page token."""
+
+    reason = "INVALID_ARGUMENT"
+
+
+class ArticleTooLarge(WiretraceError):
+    """The text is longer than the configured maximum."""
+
+    reason = "ARTICLE_TOO_LARGE"
+
+
+class ArticleNotFound(WiretraceError):
+    reason = "ARTICLE_NOT_FOUND"
+
+    def __init__(self, article_id: str) -> None:
+        super().__init__(f"article {article_id!r} does not exist")
+        self.article_id = article_id
+
+
+class ClusterNotFound(WiretraceError):
+    reason = "CLUSTER_NOT_FOUND"
+
+    def __init__(self, cluster_id: str) -> None:
+        super().__init__(f"cluster {cluster_id!r} does not exist")
+        self.cluster_id = cluster_id
+
+
+class ArticleAlreadyExists(WiretraceError):
+    """Same id, different content, and no permission to replace."""
+
+    reason = "ARTICLE_ALREADY_EXISTS"
+
+    def __init__(self, article_id: str) -> None:
+        super().__init__(
+            f"article {article_id!r} already exists with different content; "
+            "set replace_existing (CLI: --replace) to replace and re-index it"
+        )
+        self.article_id = article_id
+
+
+class IndexMismatch(WiretraceError):
+    """The data directory was built with other feature or LSH parameters."""
+
+    reason = "INDEX_PARAMETERS_CHANGED"
+
+
+class StorageUnavailable(WiretraceError):
+    """The storage backend cannot be reached; the call may be retried."""
+
+    reason = "STORAGE_UNAVAILABLE"

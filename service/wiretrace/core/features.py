@@ -1,0 +1,139 @@
+"""What a text is compared by: word shingles for the whole article, and per
+sentence a set of stemmed content words for passages.
+
+Word shingles catch copies and light edits. They miss the same statement in
+another translation, where hardly five words in a row survive; the stemmed
+content words of a sentence mostly do ("restored", "regions", "authorities",
+numbers), so passages are compared as sets of those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import snowballstemmer
+import xxhash
+
+from wiretrace.core.text import Span, Token, split_sentences, tokenize
+
+HashArray = npt.NDArray[np.uint32]
+
+# Bumped whenever the features of a text change: signatures stored under another
+# version must be rebuilt (`wiretrace reindex`).
+FEATURE_VERSION = "words5+stems-v1"
+
+_GOLDEN = np.uint32(0x9E3779B1)
+_MIX = np.uint32(0x85EBCA77)
+
+# English function words (the Snowball project's English stop list, plus
+# contractions' remnants); they carry no statement of their own.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her
+    here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+    now of off on once only or other ought our ours ourselves out over own same she should so some such than
+    that the their theirs them themselves then there these they this those through to too under until up very
+    was we were what when where which while who whom why will with would you your yours yourself yourselves
+    also s t d ll m re ve said says say told according mr mrs ms
+    """.split()
+)
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """How texts are turned into feature sets. Part of the index's identity."""
+
+    shingle_size: int = 5
+    min_passage_features: int = 5
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shingle_size <= 16:
+            raise ValueError(f"shingle_size must be between 1 and 16, got {self.shingle_size}")
+        if self.min_passage_features < 1:
+            raise ValueError(f"min_passage_features must be at least 1, got {self.min_passage_features}")
+
+
+@dataclass(frozen=True, slots=True)
+class PassageFeatures:
+    """One sentence: where it is, its content-word set and an exact-wording fingerprint."""
+
+    span: Span
+    features: HashArray
+    # xxh64 of the normalised token sequence: equal fingerprints = verbatim.
+    fingerprint: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextFeatures:
+    """Everything matching needs from one text."""
+
+    shingles: HashArray
+    passages: tuple[PassageFeatures, ...]
+    token_count: int
+
+
+def token_hashes(tokens: list[Token]) -> HashArray:
+    """xxh32 of each token's UTF-8 text."""
+    return np.fromiter((xxhash.xxh32_intdigest(t.text.encode()) for t in tokens), dtype=np.uint32, count=len(tokens))
+
+
+def shingle_hashes(hashes: HashArray, size: int) -> HashArray:
+    """Distinct hashes of all word ``size``-shingles, from per-token hashes.
+
+    Vectorised over positions; equal to :func:`shingle_hash` of each window. A
+    text shorter than ``size`` tokens is one shingle of all its tokens.
+    """
+    if hashes.size == 0:
+        return np.empty(0, dtype=np.uint32)
+    size = min(size, int(hashes.size))
+    count = hashes.size - size + 1
+    acc = np.full(count, np.uint32(size), dtype=np.uint32)
+    for offset in range(size):
+        acc = (acc ^ hashes[offset : offset + count]) * _GOLDEN
+        acc = (acc << np.uint32(13)) | (acc >> np.uint32(19))
+        acc = acc * _MIX
+    return np.unique(acc)
+
+
+def shingle_hash(words: list[str]) -> int:
+    """Reference (scalar) hash of one shingle; usable as a datasketch ``hashfunc`` input."""
+    acc = len(words)
+    for word in words:
+        acc = ((acc ^ xxhash.xxh32_intdigest(word.encode())) * 0x9E3779B1) & 0xFFFFFFFF
+        acc = ((acc << 13) | (acc >> 19)) & 0xFFFFFFFF
+        acc = (acc * 0x85EBCA77) & 0xFFFFFFFF
+    return acc
+
+
+def content_terms(tokens: list[Token]) -> list[str]:
+    """Stemmed content words; numbers are kept as written after normalisation."""
+    words = [t.text for t in tokens if t.text not in STOPWORDS and (len(t.text) > 1 or t.text.isdigit())]
+    return _stemmer.stemWords(words)  # type: ignore[no-any-return]
+
+
+def extract(text: str, config: FeatureConfig) -> TextFeatures:
+    """Features of a whole text: its shingles and its sentences' content-word sets."""
+    tokens = tokenize(text)
+    shingles = shingle_hashes(token_hashes(tokens), config.shingle_size)
+    passages: list[PassageFeatures] = []
+    position = 0
+    for span in split_sentences(text):
+        # Tokens are in text order; take this sentence's run without re-tokenising.
+        while position < len(tokens) and tokens[position].start < span.start:
+            position += 1
+        first = position
+        while position < len(tokens) and tokens[position].end <= span.end:
+            position += 1
+        sentence_tokens = tokens[first:position]
+        terms = set(content_terms(sentence_tokens))
+        if len(terms) < config.min_passage_features:
+            continue
+        features = np.unique(np.fromiter((xxhash.xxh32_intdigest(t.encode()) for t in terms), dtype=np.uint32))
+        fingerprint = xxhash.xxh64_intdigest(" ".join(t.text for t in sentence_tokens).encode())
+        passages.append(PassageFeatures(span, features, fingerprint))
+    return TextFeatures(shingles, tuple(passages), len(tokens))

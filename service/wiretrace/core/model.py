@@ -1,0 +1,178 @@
+"""Domain objects: plain frozen dataclasses, no transport types."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class MatchKind(enum.Enum):
+    NEAR_DUPLICATE = "near_duplicate"
+    REUSED_PASSAGE = "reused_passage"
+
+
+class PassageKind(enum.Enum):
+    VERBATIM = "verbatim"
+    VARIANT = "variant"
+
+
+class IngestOutcome(enum.Enum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDraft:
+    """An article as a client sends it, before it is stored."""
+
+    article_id: str
+    text: str
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    publish_time: datetime | None = None
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A stored article. ``seq`` orders articles by ingest."""
+
+    article_id: str
+    text: str
+    title: str
+    source: str
+    url: str
+    publish_time: datetime | None
+    language: str
+    create_time: datetime
+    content_sha256: str
+    cluster_id: str
+    seq: int
+
+    @property
+    def lineage_time(self) -> datetime:
+        """When the article appeared, for lineage: publication time, else ingest time."""
+        return self.publish_time or self.create_time
+
+    def same_content(self, draft: ArticleDraft, content_sha256: str) -> bool:
+        return (
+            self.content_sha256 == content_sha256
+            and self.title == draft.title
+            and self.source == draft.source
+            and self.url == draft.url
+            and self.publish_time == draft.publish_time
+            and self.language == draft.language
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SharedPassage:
+    """A passage found in both texts; offsets are code points, [start, end)."""
+
+    query_start: int
+    query_end: int
+    matched_start: int
+    matched_end: int
+    kind: PassageKind
+    score: float
+
+    def flipped(self) -> SharedPassage:
+        return SharedPassage(
+            self.matched_start, self.matched_end, self.query_start, self.query_end, self.kind, self.score
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A verified match of a query text against the stored article ``article_id``."""
+
+    article_id: str
+    kind: MatchKind
+    score: float
+    estimated_jaccard: float
+    jaccard: float
+    query_containment: float
+    matched_containment: float
+    passages: tuple[SharedPassage, ...] = ()
+
+    def seen_from(self, query_id: str) -> Match:
+        """The same evidence with the roles of query and matched article swapped."""
+        return replace(
+            self,
+            article_id=query_id,
+            query_containment=self.matched_containment,
+            matched_containment=self.query_containment,
+            passages=tuple(p.flipped() for p in self.passages),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MatchEdge:
+    """A stored match between two articles: ``evidence`` is as seen from ``query_id``."""
+
+    query_id: str
+    matched_id: str
+    evidence: Match
+
+    def other(self, article_id: str) -> str:
+        return self.matched_id if article_id == self.query_id else self.query_id
+
+    def evidence_from(self, article_id: str) -> Match:
+        """The evidence with ``article_id`` as the query side."""
+        if article_id == self.query_id:
+            return self.evidence
+        return self.evidence.seen_from(self.query_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEdge:
+    """``child`` derives from ``parent``; evidence passages have the child as query side."""
+
+    parent_id: str
+    child_id: str
+    evidence: Match
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    cluster_id: str
+    root_id: str
+    members: tuple[Article, ...]
+    edges: tuple[LineageEdge, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    article: Article
+    outcome: IngestOutcome
+    matches: tuple[Match, ...]
+    cluster: Cluster
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_page_token: str = ""
+    total_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StorageStats:
+    articles: int
+    clusters: int
+    passages: int
+    edges: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    storage: str
+    counts: StorageStats
+    parameters: dict[str, float | int | str] = field(default_factory=dict)

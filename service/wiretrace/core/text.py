@@ -1,0 +1,82 @@
+"""Tokenising and sentence splitting that keep offsets into the original text.
+
+Normalisation (Unicode NFKC, case folding, punctuation and whitespace folding)
+is applied per token, so every token still knows where it stands in the text
+as it was sent: reported passages can carry exact character offsets.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# A number keeps its thousands separators and decimals together ("3,000", "2.5");
+# otherwise a token is a run of word characters in any script.
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:[\'’][^\W\d_]+)*|\d+|[^\W_]+", re.UNICODE)
+_THOUSANDS_RE = re.compile(r"(?<=\d)[,.](?=\d{3}(?:\D|$))")
+# Sentence ends: . ! ? (optionally followed by closing quotes/brackets), then space
+# and something that can start a sentence; line breaks always end one.
+_SENTENCE_END_RE = re.compile(
+    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’»)\]]))\s+(?=[\"'“‘«(\[]?[^\W_a-z])|\s*\n\s*",
+    re.UNICODE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A normalised token and its [start, end) span in the original text."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A [start, end) span of the original text."""
+
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=65536)
+def normalise_token(raw: str) -> str:
+    """NFKC + case fold; apostrophes dropped, thousands separators removed ("3,000" -> "3000")."""
+    folded = unicodedata.normalize("NFKC", raw).casefold()
+    if folded[:1].isdigit():
+        return _THOUSANDS_RE.sub("", folded)
+    return folded.replace("'", "").replace("’", "")
+
+
+def normalise(text: str) -> str:
+    """The normalised form of a text: its tokens joined by single spaces."""
+    return " ".join(t.text for t in tokenize(text))
+
+
+def tokenize(text: str, offset: int = 0) -> list[Token]:
+    """Tokens of ``text``; spans are shifted by ``offset`` (for tokenising a slice)."""
+    return [
+        Token(normalise_token(m.group()), m.start() + offset, m.end() + offset) for m in _TOKEN_RE.finditer(text)
+    ]
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans, trimmed of surrounding white space; empty ones are dropped."""
+    spans: list[Span] = []
+    start = 0
+    for boundary in _SENTENCE_END_RE.finditer(text):
+        _append_trimmed(text, start, boundary.start(), spans)
+        start = boundary.end()
+    _append_trimmed(text, start, len(text), spans)
+    return spans
+
+
+def _append_trimmed(text: str, start: int, end: int, spans: list[Span]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append(Span(start, end))

@@ -1,0 +1,122 @@
+"""The one storage interface the core uses, and what it reads and writes.
+
+An adapter keeps articles, their LSH bucket keys, match edges and cluster
+labels, and answers candidate look-ups. Every write goes through
+:meth:`Storage.apply`, which must be atomic and durable when it returns: the
+service acknowledges an ingest only after that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from wiretrace.core.model import Article, MatchEdge, StorageStats
+
+
+@dataclass(frozen=True, slots=True)
+class IndexIdentity:
+    """What stored signatures and bucket keys depend on; a store refuses to mix two."""
+
+    feature_version: str
+    num_perm: int
+    seed: int
+    shingle_size: int
+    document_bands: int
+    document_rows: int
+    passage_bands: int
+    passage_rows: int
+
+    def describe(self) -> str:
+        return (
+            f"features={self.feature_version} num_perm={self.num_perm} seed={self.seed} "
+            f"shingle_size={self.shingle_size} document_lsh={self.document_bands}x{self.document_rows} "
+            f"passage_lsh={self.passage_bands}x{self.passage_rows}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """An article with what the index keeps of it."""
+
+    article: Article
+    document_signature: npt.NDArray[np.uint32]
+    document_keys: npt.NDArray[np.uint64]
+    # Shape (passages, passage_bands).
+    passage_keys: npt.NDArray[np.uint64]
+    # Exact-wording fingerprints of the indexed passages (for boilerplate counts).
+    passage_fingerprints: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class ChangeSet:
+    """One atomic write: deletions first, then new articles, edges and cluster labels."""
+
+    deletes: list[str] = field(default_factory=list)
+    records: list[ArticleRecord] = field(default_factory=list)
+    edges: list[MatchEdge] = field(default_factory=list)
+    # article_id -> cluster_id, for stored and new articles.
+    cluster_labels: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.deletes or self.records or self.edges or self.cluster_labels)
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Persistent state of one wiretrace index."""
+
+    @property
+    def backend(self) -> str:
+        """Short backend name for stats and logs ("sqlite", "redis")."""
+        ...
+
+    def open(self, identity: IndexIdentity) -> None:
+        """Attach to the store; raise IndexMismatch if it was built with another identity."""
+
+    def close(self) -> None: ...
+
+    def apply(self, changes: ChangeSet) -> None:
+        """Write atomically and durably (deletes also drop the article's buckets and edges)."""
+
+    def get_articles(self, article_ids: Iterable[str]) -> dict[str, Article]: ...
+
+    def list_articles(self, after_seq: int, limit: int) -> list[Article]:
+        """Articles with ``seq`` greater than ``after_seq``, in ``seq`` order."""
+        ...
+
+    def iter_articles(self, batch_size: int = 1000) -> Iterator[Article]:
+        """Every article in ``seq`` order, fetched in batches (for reindexing and export)."""
+        ...
+
+    def get_records(self, article_ids: Iterable[str]) -> dict[str, ArticleRecord]:
+        """Articles with their signatures and bucket keys."""
+        ...
+
+    def candidates(
+        self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
+    ) -> set[str]:
+        """Ids of articles sharing a document bucket or any passage bucket with the keys."""
+        ...
+
+    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
+        """How many stored articles contain each exact-wording passage fingerprint."""
+        ...
+
+    def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
+        """Every stored edge touching any of the articles (each edge once)."""
+        ...
+
+    def cluster_members(self, cluster_id: str) -> list[str]:
+        """Ids of the articles labelled with the cluster."""
+        ...
+
+    def list_clusters(self, after_cluster_id: str, limit: int) -> list[str]:
+        """Ids of clusters with two or more members, in id order, after the given id."""
+        ...
+
+    def stats(self) -> StorageStats: ...

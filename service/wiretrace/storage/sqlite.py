@@ -1,0 +1,374 @@
+"""Embedded storage: SQLite (WAL, synchronous=FULL) on disk plus in-memory LSH buckets.
+
+SQLite holds everything durable; the buckets are rebuilt from the stored bucket
+keys when the store opens, so a crash loses nothing that ``apply`` returned for.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import asdict
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
+from wiretrace.core.errors import IndexMismatch
+from wiretrace.core.model import Article, MatchEdge, StorageStats
+from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    url TEXT NOT NULL,
+    language TEXT NOT NULL,
+    publish_time_us INTEGER,
+    create_time_us INTEGER NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    cluster_id TEXT NOT NULL,
+    document_signature BLOB NOT NULL,
+    document_keys BLOB NOT NULL,
+    passage_keys BLOB NOT NULL,
+    passage_count INTEGER NOT NULL,
+    passage_fingerprints BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_cluster ON articles (cluster_id);
+CREATE TABLE IF NOT EXISTS fingerprints (
+    fingerprint INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fingerprints_by_article ON fingerprints (article_id);
+CREATE TABLE IF NOT EXISTS edges (
+    query_id TEXT NOT NULL,
+    matched_id TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    PRIMARY KEY (query_id, matched_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_by_matched ON edges (matched_id);
+"""
+
+_ARTICLE_COLUMNS = (
+    "seq, article_id, text, title, source, url, language, publish_time_us, create_time_us, "
+    "content_sha256, cluster_id"
+)
+_RECORD_COLUMNS = _ARTICLE_COLUMNS + ", document_signature, document_keys, passage_keys, passage_count, "
+_RECORD_COLUMNS += "passage_fingerprints"
+_MAX_VARIABLES = 900
+
+
+def _signed(value: int) -> int:
+    """uint64 -> int64, since SQLite integers are signed."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _chunks(values: Sequence[Any], size: int = _MAX_VARIABLES) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _article(row: Sequence[Any]) -> Article:
+    create_time = from_micros(row[8])
+    assert create_time is not None
+    return Article(
+        seq=row[0],
+        article_id=row[1],
+        text=row[2],
+        title=row[3],
+        source=row[4],
+        url=row[5],
+        language=row[6],
+        publish_time=from_micros(row[7]),
+        create_time=create_time,
+        content_sha256=row[9],
+        cluster_id=row[10],
+    )
+
+
+class _Buckets:
+    """LSH buckets in memory: bucket key -> seqs of the articles in it."""
+
+    def __init__(self) -> None:
+        self._table: defaultdict[int, set[int]] = defaultdict(set)
+
+    def add(self, seq: int, keys: npt.NDArray[np.uint64]) -> None:
+        for key in keys.ravel().tolist():
+            self._table[key].add(seq)
+
+    def remove(self, seq: int, keys: npt.NDArray[np.uint64]) -> None:
+        for key in keys.ravel().tolist():
+            members = self._table.get(key)
+            if members is not None:
+                members.discard(seq)
+                if not members:
+                    del self._table[key]
+
+    def lookup(self, keys: npt.NDArray[np.uint64], into: set[int]) -> None:
+        table = self._table
+        for key in keys.ravel().tolist():
+            members = table.get(key)
+            if members:
+                into.update(members)
+
+
+class SqliteStorage:
+    """The embedded default backend: one SQLite file in ``data_dir``."""
+
+    backend = "sqlite"
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.path = Path(data_dir) / "wiretrace.sqlite3"
+        self._lock = threading.RLock()
+        self._connection: sqlite3.Connection | None = None
+        self._documents = _Buckets()
+        self._passages = _Buckets()
+        self._ids: dict[int, str] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def open(self, identity: IndexIdentity) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.executescript(_SCHEMA)
+        wanted = json.dumps(asdict(identity), sort_keys=True)
+        row = connection.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+        if row is None:
+            connection.execute("INSERT INTO meta (key, value) VALUES ('identity', ?)", (wanted,))
+        elif row[0] != wanted:
+            connection.close()
+            stored = IndexIdentity(**json.loads(row[0]))
+            raise IndexMismatch(
+                f"{self.path} was indexed with {stored.describe()}, but this server uses "
+                f"{identity.describe()}; run `wiretrace reindex --data {self.path.parent}` or use those parameters"
+            )
+        self._connection = connection
+        self._load_buckets()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise RuntimeError("storage is not open; call open() first")
+        return self._connection
+
+    def _load_buckets(self) -> None:
+        for seq, article_id, document_keys, passage_keys in self._db().execute(
+            "SELECT seq, article_id, document_keys, passage_keys FROM articles"
+        ):
+            self._index(seq, article_id, document_keys, passage_keys)
+
+    def _index(self, seq: int, article_id: str, document_keys: bytes, passage_keys: bytes) -> None:
+        self._ids[seq] = article_id
+        self._documents.add(seq, np.frombuffer(document_keys, dtype=np.uint64))
+        self._passages.add(seq, np.frombuffer(passage_keys, dtype=np.uint64))
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def apply(self, changes: ChangeSet) -> None:
+        if not changes:
+            return
+        with self._lock:
+            db = self._db()
+            unindex: list[tuple[int, bytes, bytes]] = []
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for article_id in changes.deletes:
+                    row = db.execute(
+                        "SELECT seq, document_keys, passage_keys FROM articles WHERE article_id = ?",
+                        (article_id,),
+                    ).fetchone()
+                    if row is None:
+                        continue
+                    unindex.append(row)
+                    db.execute("DELETE FROM articles WHERE seq = ?", (row[0],))
+                    db.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
+                    db.execute("DELETE FROM edges WHERE query_id = ? OR matched_id = ?", (article_id, article_id))
+                inserted: list[tuple[int, str, bytes, bytes]] = []
+                for record in changes.records:
+                    inserted.append(self._insert(db, record))
+                db.executemany(
+                    "INSERT OR REPLACE INTO edges (query_id, matched_id, evidence) VALUES (?, ?, ?)",
+                    [
+                        (edge.query_id, edge.matched_id, json.dumps(match_to_dict(edge.evidence)))
+                        for edge in changes.edges
+                    ],
+                )
+                db.executemany(
+                    "UPDATE articles SET cluster_id = ? WHERE article_id = ?",
+                    [(cluster_id, article_id) for article_id, cluster_id in changes.cluster_labels.items()],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            # Only after the commit: the in-memory index mirrors what is durable.
+            for seq, document_keys, passage_keys in unindex:
+                self._ids.pop(seq, None)
+                self._documents.remove(seq, np.frombuffer(document_keys, dtype=np.uint64))
+                self._passages.remove(seq, np.frombuffer(passage_keys, dtype=np.uint64))
+            for seq, article_id, document_keys, passage_keys in inserted:
+                self._index(seq, article_id, document_keys, passage_keys)
+
+    def _insert(self, db: sqlite3.Connection, record: ArticleRecord) -> tuple[int, str, bytes, bytes]:
+        article = record.article
+        document_keys = np.ascontiguousarray(record.document_keys, dtype=np.uint64).tobytes()
+        passage_keys = np.ascontiguousarray(record.passage_keys, dtype=np.uint64).tobytes()
+        cursor = db.execute(
+            "INSERT INTO articles (article_id, text, title, source, url, language, publish_time_us, "
+            "create_time_us, content_sha256, cluster_id, document_signature, document_keys, passage_keys, "
+            "passage_count, passage_fingerprints) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.article_id,
+                article.text,
+                article.title,
+                article.source,
+                article.url,
+                article.language,
+                to_micros(article.publish_time),
+                to_micros(article.create_time),
+                article.content_sha256,
+                article.cluster_id,
+                np.ascontiguousarray(record.document_signature, dtype=np.uint32).tobytes(),
+                document_keys,
+                passage_keys,
+                int(record.passage_keys.shape[0]),
+                np.asarray(record.passage_fingerprints, dtype=np.uint64).tobytes(),
+            ),
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO fingerprints (fingerprint, article_id) VALUES (?, ?)",
+            [(_signed(fp), article.article_id) for fp in set(record.passage_fingerprints)],
+        )
+        seq = cursor.lastrowid
+        assert seq is not None
+        return seq, article.article_id, document_keys, passage_keys
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def _select(self, sql: str, ids: Iterable[str]) -> list[Any]:
+        unique = list(dict.fromkeys(ids))
+        rows: list[Any] = []
+        with self._lock:
+            db = self._db()
+            for chunk in _chunks(unique):
+                placeholders = ",".join("?" * len(chunk))
+                rows.extend(db.execute(sql.format(placeholders=placeholders), tuple(chunk)).fetchall())
+        return rows
+
+    def get_articles(self, article_ids: Iterable[str]) -> dict[str, Article]:
+        rows = self._select(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE article_id IN ({{placeholders}})", article_ids)
+        return {row[1]: _article(row) for row in rows}
+
+    def get_records(self, article_ids: Iterable[str]) -> dict[str, ArticleRecord]:
+        rows = self._select(f"SELECT {_RECORD_COLUMNS} FROM articles WHERE article_id IN ({{placeholders}})", article_ids)
+        records = {}
+        for row in rows:
+            passage_count = row[14]
+            passage_keys = np.frombuffer(row[13], dtype=np.uint64)
+            records[row[1]] = ArticleRecord(
+                article=_article(row),
+                document_signature=np.frombuffer(row[11], dtype=np.uint32),
+                document_keys=np.frombuffer(row[12], dtype=np.uint64),
+                passage_keys=passage_keys.reshape(passage_count, -1) if passage_count else passage_keys.reshape(0, 0),
+                passage_fingerprints=tuple(np.frombuffer(row[15], dtype=np.uint64).tolist()),
+            )
+        return records
+
+    def list_articles(self, after_seq: int, limit: int) -> list[Article]:
+        with self._lock:
+            rows = self._db().execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+            ).fetchall()
+        return [_article(row) for row in rows]
+
+    def iter_articles(self, batch_size: int = 1000) -> Iterator[Article]:
+        after = 0
+        while batch := self.list_articles(after, batch_size):
+            yield from batch
+            after = batch[-1].seq
+
+    def candidates(
+        self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
+    ) -> set[str]:
+        seqs: set[int] = set()
+        with self._lock:
+            self._documents.lookup(document_keys, seqs)
+            self._passages.lookup(passage_keys, seqs)
+            return {self._ids[seq] for seq in seqs}
+
+    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
+        wanted = {_signed(fp): fp for fp in fingerprints}
+        counts = dict.fromkeys(wanted.values(), 0)
+        with self._lock:
+            db = self._db()
+            for chunk in _chunks(list(wanted)):
+                placeholders = ",".join("?" * len(chunk))
+                for fingerprint, count in db.execute(
+                    f"SELECT fingerprint, COUNT(*) FROM fingerprints WHERE fingerprint IN ({placeholders}) "
+                    "GROUP BY fingerprint",
+                    tuple(chunk),
+                ):
+                    counts[wanted[fingerprint]] = count
+        return counts
+
+    def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
+        ids = list(dict.fromkeys(article_ids))
+        rows: dict[tuple[str, str], str] = {}
+        with self._lock:
+            db = self._db()
+            for chunk in _chunks(ids):
+                placeholders = ",".join("?" * len(chunk))
+                for column in ("query_id", "matched_id"):
+                    for query_id, matched_id, evidence in db.execute(
+                        f"SELECT query_id, matched_id, evidence FROM edges WHERE {column} IN ({placeholders})",
+                        tuple(chunk),
+                    ):
+                        rows[(query_id, matched_id)] = evidence
+        return [
+            MatchEdge(query_id, matched_id, match_from_dict(json.loads(evidence)))
+            for (query_id, matched_id), evidence in rows.items()
+        ]
+
+    def cluster_members(self, cluster_id: str) -> list[str]:
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT article_id FROM articles WHERE cluster_id = ? ORDER BY seq", (cluster_id,)
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def list_clusters(self, after_cluster_id: str, limit: int) -> list[str]:
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT cluster_id FROM articles WHERE cluster_id > ? GROUP BY cluster_id HAVING COUNT(*) > 1 "
+                "ORDER BY cluster_id LIMIT ?",
+                (after_cluster_id, limit),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def stats(self) -> StorageStats:
+        with self._lock:
+            db = self._db()
+            articles, passages = db.execute("SELECT COUNT(*), COALESCE(SUM(passage_count), 0) FROM articles").fetchone()
+            clusters = db.execute(
+                "SELECT COUNT(*) FROM (SELECT cluster_id FROM articles GROUP BY cluster_id HAVING COUNT(*) > 1)"
+            ).fetchone()[0]
+            edges = db.execute("SELECT COUNT(*) FROM edges").fetchone()[0]
+        return StorageStats(articles=articles, clusters=clusters, passages=passages, edges=edges)
