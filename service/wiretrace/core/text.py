@@ -12,9 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-# A number keeps its thousands separators and decimals together ("3,000", "2.5");
-# otherwise a token is a run of word characters in any script.
-_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:[\'’][^\W\d_]+)*|\d+|[^\W_]+", re.UNICODE)
+# A token is a run of word characters in any script; inner . , ' ’ keep it together,
+# so numbers keep their separators ("3,000", "2.5") and "Kazakhstan's" stays one word.
+_TOKEN_RE = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
 _THOUSANDS_RE = re.compile(r"(?<=\d)[,.](?=\d{3}(?:\D|$))")
 # Sentence ends: . ! ? (optionally followed by closing quotes/brackets), then space
 # and something that can start a sentence; line breaks always end one.
@@ -43,10 +43,15 @@ class Span:
 
 @lru_cache(maxsize=65536)
 def normalise_token(raw: str) -> str:
-    """NFKC + case fold; apostrophes dropped, thousands separators removed ("3,000" -> "3000")."""
-    folded = unicodedata.normalize("NFKC", raw).casefold()
+    """NFKC + case fold; apostrophes dropped, thousands separators removed ("3,000" -> "3000").
+
+    What NFKC turns into punctuation ("½" -> "1⁄2") is dropped, so the result is
+    again exactly one token and normalising is idempotent.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+    folded = "".join(m.group() for m in _TOKEN_RE.finditer(folded))
     if folded[:1].isdigit():
-        return _THOUSANDS_RE.sub("", folded)
+        folded = _THOUSANDS_RE.sub("", folded)
     return folded.replace("'", "").replace("’", "")
 
 
@@ -57,9 +62,12 @@ def normalise(text: str) -> str:
 
 def tokenize(text: str, offset: int = 0) -> list[Token]:
     """Tokens of ``text``; spans are shifted by ``offset`` (for tokenising a slice)."""
-    return [
-        Token(normalise_token(m.group()), m.start() + offset, m.end() + offset) for m in _TOKEN_RE.finditer(text)
-    ]
+    tokens = []
+    for match in _TOKEN_RE.finditer(text):
+        normalised = normalise_token(match.group())
+        if normalised:
+            tokens.append(Token(normalised, match.start() + offset, match.end() + offset))
+    return tokens
 
 
 def split_sentences(text: str) -> list[Span]:

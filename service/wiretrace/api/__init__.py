@@ -1,0 +1,1 @@
+"""The gRPC API layer: protobuf <-> domain conversion, error mapping, the servicer."""

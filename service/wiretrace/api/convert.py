@@ -1,0 +1,177 @@
+"""All protobuf <-> domain conversion, in one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf import timestamp_pb2
+
+from wiretrace.core import model
+from wiretrace.core.errors import InvalidArgument
+from wiretrace.v1 import wiretrace_service_pb2 as pb
+
+ARTICLES = "articles/"
+CLUSTERS = "clusters/"
+
+_MATCH_KINDS = {
+    model.MatchKind.NEAR_DUPLICATE: pb.MATCH_KIND_NEAR_DUPLICATE,
+    model.MatchKind.REUSED_PASSAGE: pb.MATCH_KIND_REUSED_PASSAGE,
+}
+_PASSAGE_KINDS = {
+    model.PassageKind.VERBATIM: pb.PASSAGE_KIND_VERBATIM,
+    model.PassageKind.VARIANT: pb.PASSAGE_KIND_VARIANT,
+}
+_OUTCOMES = {
+    model.IngestOutcome.CREATED: pb.INGEST_OUTCOME_CREATED,
+    model.IngestOutcome.UNCHANGED: pb.INGEST_OUTCOME_UNCHANGED,
+    model.IngestOutcome.REPLACED: pb.INGEST_OUTCOME_REPLACED,
+}
+
+
+def article_name(article_id: str) -> str:
+    return ARTICLES + article_id
+
+
+def cluster_name(cluster_id: str) -> str:
+    return CLUSTERS + cluster_id
+
+
+def parse_name(name: str, prefix: str, field: str = "name") -> str:
+    """The id in a resource name such as ``articles/abc``; INVALID_ARGUMENT otherwise."""
+    if not name.startswith(prefix) or len(name) == len(prefix):
+        raise InvalidArgument(f"{field} must look like '{prefix}{{id}}', got {name[:80]!r}")
+    return name[len(prefix) :]
+
+
+def timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if moment is None:
+        return None
+    message = timestamp_pb2.Timestamp()
+    message.FromDatetime(moment)
+    return message
+
+
+def from_timestamp(message: timestamp_pb2.Timestamp, field: str) -> datetime:
+    try:
+        return message.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as error:
+        raise InvalidArgument(f"{field} is not a valid timestamp: {error}", reason="INVALID_FIELD") from error
+
+
+def draft_from_request(request: pb.CreateArticleRequest) -> model.ArticleDraft:
+    article = request.article
+    return model.ArticleDraft(
+        article_id=request.article_id,
+        text=article.text,
+        title=article.title,
+        source=article.source,
+        url=article.url,
+        publish_time=from_timestamp(article.publish_time, "article.publish_time")
+        if article.HasField("publish_time")
+        else None,
+        language=article.language,
+    )
+
+
+def article_message(article: model.Article, *, with_text: bool = True) -> pb.Article:
+    return pb.Article(
+        name=article_name(article.article_id),
+        text=article.text if with_text else "",
+        title=article.title,
+        source=article.source,
+        url=article.url,
+        publish_time=timestamp(article.publish_time),
+        language=article.language,
+        create_time=timestamp(article.create_time),
+        cluster=cluster_name(article.cluster_id),
+        content_sha256=article.content_sha256,
+    )
+
+
+def passage_message(passage: model.SharedPassage, query_text: str, matched_text: str) -> pb.SharedPassage:
+    return pb.SharedPassage(
+        query_start=passage.query_start,
+        query_end=passage.query_end,
+        matched_start=passage.matched_start,
+        matched_end=passage.matched_end,
+        kind=_PASSAGE_KINDS[passage.kind],
+        score=passage.score,
+        query_text=query_text[passage.query_start : passage.query_end],
+        matched_text=matched_text[passage.matched_start : passage.matched_end],
+    )
+
+
+def match_message(match: model.Match, query_text: str, texts: dict[str, str]) -> pb.Match:
+    matched_text = texts.get(match.article_id, "")
+    return pb.Match(
+        article=article_name(match.article_id),
+        kind=_MATCH_KINDS[match.kind],
+        score=match.score,
+        estimated_jaccard=match.estimated_jaccard,
+        jaccard=match.jaccard,
+        query_containment=match.query_containment,
+        matched_containment=match.matched_containment,
+        passages=[passage_message(p, query_text, matched_text) for p in match.passages],
+    )
+
+
+def cluster_message(cluster: model.Cluster) -> pb.Cluster:
+    texts = {a.article_id: a.text for a in cluster.members}
+    return pb.Cluster(
+        name=cluster_name(cluster.cluster_id),
+        root=article_name(cluster.root_id),
+        members=[
+            pb.ClusterMember(
+                article=article_name(a.article_id),
+                title=a.title,
+                source=a.source,
+                publish_time=timestamp(a.lineage_time),
+            )
+            for a in cluster.members
+        ],
+        edges=[
+            pb.LineageEdge(
+                parent=article_name(edge.parent_id),
+                child=article_name(edge.child_id),
+                kind=_MATCH_KINDS[edge.evidence.kind],
+                score=edge.evidence.score,
+                passages=[
+                    passage_message(p, texts[edge.child_id], texts[edge.parent_id]) for p in edge.evidence.passages
+                ],
+                reason=edge.reason,
+            )
+            for edge in cluster.edges
+        ],
+    )
+
+
+def ingest_response(result: model.IngestResult, texts: dict[str, str]) -> pb.CreateArticleResponse:
+    return pb.CreateArticleResponse(
+        article=article_message(result.article),
+        outcome=_OUTCOMES[result.outcome],
+        matches=[match_message(m, result.article.text, texts) for m in result.matches],
+        cluster=cluster_message(result.cluster),
+    )
+
+
+def stats_message(stats: model.Stats) -> pb.GetStatsResponse:
+    p = stats.parameters
+    return pb.GetStatsResponse(
+        articles=stats.counts.articles,
+        clusters=stats.counts.clusters,
+        passages=stats.counts.passages,
+        edges=stats.counts.edges,
+        storage=stats.storage,
+        index=pb.IndexParameters(
+            num_perm=int(p["num_perm"]),
+            seed=int(p["seed"]),
+            shingle_size=int(p["shingle_size"]),
+            document_threshold=float(p["document_threshold"]),
+            passage_threshold=float(p["passage_threshold"]),
+            document_bands=int(p["document_bands"]),
+            document_rows=int(p["document_rows"]),
+            passage_bands=int(p["passage_bands"]),
+            passage_rows=int(p["passage_rows"]),
+            feature_version=str(p["feature_version"]),
+        ),
+    )

@@ -1,0 +1,190 @@
+"""The gRPC servicer: request -> domain call -> response, nothing else.
+
+Domain errors become canonical status codes (see :mod:`wiretrace.api.errors`);
+an unexpected exception becomes INTERNAL with a log line, and the server goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+import grpc
+
+from wiretrace.api import convert
+from wiretrace.api.errors import abort, status_code_of
+from wiretrace.core.engine import IngestRequest, Wiretrace
+from wiretrace.core.errors import InvalidArgument, WiretraceError
+from wiretrace.core.model import IngestResult
+from wiretrace.v1 import wiretrace_service_pb2 as pb
+from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+Handler = Callable[[Any, Request, grpc.ServicerContext], Response]
+
+# Requests of one stream ingested (and committed) together at most.
+STREAM_BATCH = 64
+
+
+def _rpc(handler: Handler[Request, Response]) -> Handler[Request, Response]:
+    """Maps domain errors to statuses and keeps the server up on anything else."""
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, request: Request, context: grpc.ServicerContext) -> Response:
+        try:
+            return handler(self, request, context)
+        except WiretraceError as error:
+            abort(context, status_code_of(error), error.reason, error.message)
+        except Exception:
+            if context.code() is not None:  # already aborted on purpose
+                raise
+            log.exception("unexpected error in %s", handler.__name__)
+            abort(context, grpc.StatusCode.INTERNAL, "INTERNAL", "internal error; see the server log")
+        raise AssertionError("unreachable: abort raises")
+
+    return wrapper
+
+
+class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
+    def __init__(self, engine: Wiretrace, *, stream_batch: int = STREAM_BATCH) -> None:
+        self.engine = engine
+        self.stream_batch = stream_batch
+
+    def _texts(self, results: Iterable[IngestResult]) -> dict[str, str]:
+        ids = {m.article_id for r in results for m in r.matches}
+        return {i: a.text for i, a in self.engine.storage.get_articles(ids).items()}
+
+    @_rpc
+    def CreateArticle(self, request: pb.CreateArticleRequest, context: grpc.ServicerContext) -> pb.CreateArticleResponse:
+        result = self.engine.ingest(convert.draft_from_request(request), replace_existing=request.replace_existing)
+        return convert.ingest_response(result, self._texts([result]))
+
+    def IngestArticles(
+        self, request_iterator: Iterator[pb.IngestArticlesRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.IngestArticlesResponse]:
+        """Reads ahead on a thread so that whatever has arrived is ingested as one batch."""
+        pending: queue.Queue[pb.IngestArticlesRequest | None | BaseException] = queue.Queue(self.stream_batch * 2)
+
+        def read() -> None:
+            try:
+                for message in request_iterator:
+                    pending.put(message)
+            except BaseException as error:  # the client went away or cancelled
+                pending.put(error)
+                return
+            pending.put(None)
+
+        threading.Thread(target=read, name="ingest-stream-reader", daemon=True).start()
+        index = 0
+        finished = False
+        while not finished:
+            batch: list[pb.IngestArticlesRequest] = []
+            item = pending.get()
+            while True:
+                if item is None or isinstance(item, BaseException):
+                    finished = True
+                    break
+                batch.append(item)
+                if len(batch) >= self.stream_batch:
+                    break
+                try:
+                    item = pending.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                yield from self._ingest_batch(batch, index, context)
+                index += len(batch)
+
+    def _ingest_batch(
+        self, batch: list[pb.IngestArticlesRequest], first_index: int, context: grpc.ServicerContext
+    ) -> Iterator[pb.IngestArticlesResponse]:
+        requests: list[IngestRequest | WiretraceError] = []
+        for message in batch:
+            try:
+                requests.append(
+                    IngestRequest(convert.draft_from_request(message.article), message.article.replace_existing)
+                )
+            except WiretraceError as error:
+                requests.append(error)
+        valid = [r for r in requests if isinstance(r, IngestRequest)]
+        try:
+            outcomes = iter(self.engine.ingest_batch(valid))
+        except WiretraceError as error:
+            abort(context, status_code_of(error), error.reason, error.message)
+            return
+        except Exception:
+            log.exception("unexpected error in IngestArticles")
+            abort(context, grpc.StatusCode.INTERNAL, "INTERNAL", "internal error; see the server log")
+            return
+        results = [r if isinstance(r, WiretraceError) else next(outcomes) for r in requests]
+        texts = self._texts(r for r in results if isinstance(r, IngestResult))
+        for offset, (message, result) in enumerate(zip(batch, results, strict=True)):
+            response = pb.IngestArticlesResponse(index=first_index + offset, article_id=message.article.article_id)
+            if isinstance(result, IngestResult):
+                response.result.CopyFrom(convert.ingest_response(result, texts))
+            else:
+                error = result if isinstance(result, WiretraceError) else WiretraceError(str(result))
+                response.error.CopyFrom(
+                    pb.IngestError(code=status_code_of(error).value[0], reason=error.reason, message=error.message)
+                )
+            yield response
+
+    @_rpc
+    def GetArticle(self, request: pb.GetArticleRequest, context: grpc.ServicerContext) -> pb.GetArticleResponse:
+        article = self.engine.get(convert.parse_name(request.name, convert.ARTICLES))
+        return pb.GetArticleResponse(article=convert.article_message(article))
+
+    @_rpc
+    def ListArticles(self, request: pb.ListArticlesRequest, context: grpc.ServicerContext) -> pb.ListArticlesResponse:
+        page = self.engine.list_articles(request.page_size, request.page_token)
+        return pb.ListArticlesResponse(
+            articles=[convert.article_message(a, with_text=not request.omit_text) for a in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    @_rpc
+    def DeleteArticle(self, request: pb.DeleteArticleRequest, context: grpc.ServicerContext) -> pb.DeleteArticleResponse:
+        self.engine.delete(convert.parse_name(request.name, convert.ARTICLES))
+        return pb.DeleteArticleResponse()
+
+    @_rpc
+    def FindMatches(self, request: pb.FindMatchesRequest, context: grpc.ServicerContext) -> pb.FindMatchesResponse:
+        query = request.WhichOneof("query")
+        if query is None:
+            raise InvalidArgument("set either article or text")
+        if query == "article":
+            article_id = convert.parse_name(request.article, convert.ARTICLES, "article")
+            query_text = self.engine.get(article_id).text
+            matches = self.engine.find_matches(article_id=article_id, max_matches=request.max_matches)
+        else:
+            query_text = request.text
+            matches = self.engine.find_matches(text=request.text, max_matches=request.max_matches)
+        texts = {i: a.text for i, a in self.engine.storage.get_articles(m.article_id for m in matches).items()}
+        return pb.FindMatchesResponse(matches=[convert.match_message(m, query_text, texts) for m in matches])
+
+    @_rpc
+    def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> pb.GetClusterResponse:
+        if request.name.startswith(convert.ARTICLES):
+            cluster = self.engine.cluster_of(convert.parse_name(request.name, convert.ARTICLES))
+        else:
+            cluster = self.engine.cluster(convert.parse_name(request.name, convert.CLUSTERS))
+        return pb.GetClusterResponse(cluster=convert.cluster_message(cluster))
+
+    @_rpc
+    def ListClusters(self, request: pb.ListClustersRequest, context: grpc.ServicerContext) -> pb.ListClustersResponse:
+        page = self.engine.list_clusters(request.page_size, request.page_token)
+        return pb.ListClustersResponse(
+            clusters=[convert.cluster_message(c) for c in page.items], next_page_token=page.next_page_token
+        )
+
+    @_rpc
+    def GetStats(self, request: pb.GetStatsRequest, context: grpc.ServicerContext) -> pb.GetStatsResponse:
+        return convert.stats_message(self.engine.stats())

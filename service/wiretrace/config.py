@@ -1,0 +1,44 @@
+"""Server configuration: every setting has a command-line flag and an environment
+variable of the same meaning (``WIRETRACE_<NAME>``); flags win. The names match
+docker-compose.yml."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wiretrace.core.settings import IndexSettings
+
+DEFAULT_LISTEN = "127.0.0.1:50051"
+DEFAULT_DATA = "./wiretrace-data"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    listen: str = DEFAULT_LISTEN
+    data_dir: Path = Path(DEFAULT_DATA)
+    storage: str = "sqlite"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
+    redis_prefix: str = "wiretrace"
+    workers: int = 16
+    max_message_bytes: int = 16 * 1024 * 1024
+    grace_seconds: float = 10.0
+    index: IndexSettings = field(default_factory=IndexSettings)
+
+    def __post_init__(self) -> None:
+        if self.storage not in ("sqlite", "redis"):
+            raise ValueError(f"storage must be 'sqlite' or 'redis', got {self.storage!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.max_message_bytes < 1024:
+            raise ValueError(f"max_message_bytes must be at least 1024, got {self.max_message_bytes}")
+
+
+def env(name: str, default: str) -> str:
+    return os.environ.get(f"WIRETRACE_{name}", default)
+
+
+def env_flag(name: str) -> bool:
+    return env(name, "").strip().lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,100 @@
+"""Composition root: wires storage, core and servicer into a gRPC server.
+
+``create_server(settings)`` returns the server and the port it bound (tests use
+port 0); ``serve`` runs it until SIGTERM/SIGINT, first turning health to
+NOT_SERVING, then stopping with a grace period so in-flight calls finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from wiretrace.api.servicer import WiretraceServicer
+from wiretrace.config import ServerSettings
+from wiretrace.core.engine import Wiretrace
+from wiretrace.storage.base import Storage
+from wiretrace.v1 import wiretrace_service_pb2 as pb
+from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["WiretraceService"].full_name
+
+
+def create_storage(settings: ServerSettings) -> Storage:
+    if settings.storage == "redis":
+        from wiretrace.storage.redis import RedisStorage
+
+        return RedisStorage(settings.redis_url, cluster=settings.redis_cluster, prefix=settings.redis_prefix)
+    from wiretrace.storage.sqlite import SqliteStorage
+
+    return SqliteStorage(settings.data_dir)
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    engine: Wiretrace
+    health: health.HealthServicer
+
+    def stop(self, grace: float | None = None) -> None:
+        """Health goes NOT_SERVING, in-flight calls get ``grace`` seconds, then storage closes."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        self.engine.close()
+
+
+def create_server(settings: ServerSettings, engine: Wiretrace | None = None) -> RunningServer:
+    engine = engine or Wiretrace(create_storage(settings), settings.index)
+    options = [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.workers), options=options)
+    pb_grpc.add_WiretraceServiceServicer_to_server(WiretraceServicer(engine), server)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(settings.listen)
+    if port == 0:
+        engine.close()
+        raise OSError(f"cannot listen on {settings.listen}")
+    server.start()
+    for service in ("", SERVICE_NAME):
+        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, port, engine, health_servicer)
+
+
+def serve(settings: ServerSettings) -> int:
+    """Run until SIGTERM or SIGINT; exit code 0 after a clean shutdown."""
+    running = create_server(settings)
+    host = settings.listen.rsplit(":", 1)[0]
+    log.info(
+        "wiretrace listening on %s:%d (storage=%s)",
+        host,
+        running.port,
+        settings.storage,
+    )
+    print(f"wiretrace listening on {host}:{running.port} (storage={settings.storage})", flush=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: shutting down (grace %.1fs)", signum, settings.grace_seconds)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()
+    running.stop(settings.grace_seconds)
+    print("wiretrace stopped", flush=True)
+    return 0

@@ -1,0 +1,193 @@
+"""The use cases end to end in process, on the embedded backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from seeds import BOILERPLATE, TOKAYEV_VERBATIM, seed_drafts
+
+from wiretrace.core.engine import IngestRequest, Wiretrace
+from wiretrace.core.errors import (
+    ArticleAlreadyExists,
+    ArticleNotFound,
+    ArticleTooLarge,
+    ClusterNotFound,
+    InvalidArgument,
+)
+from wiretrace.core.model import ArticleDraft, IngestOutcome, MatchKind, PassageKind
+from wiretrace.core.settings import IndexSettings
+from wiretrace.storage.sqlite import SqliteStorage
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Wiretrace]:
+    index = Wiretrace(SqliteStorage(tmp_path), IndexSettings(max_text_chars=20_000))
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def seeded(engine: Wiretrace) -> Wiretrace:
+    for draft in seed_drafts():
+        engine.ingest(draft)
+    return engine
+
+
+def test_verbatim_statement_links_000_and_001_with_offsets(seeded: Wiretrace) -> None:
+    text_000, text_001 = seeded.get("000").text, seeded.get("001").text
+    (match,) = [m for m in seeded.find_matches(article_id="001") if m.article_id == "000"]
+    assert match.kind is MatchKind.REUSED_PASSAGE
+    verbatim = [p for p in match.passages if p.kind is PassageKind.VERBATIM]
+    assert verbatim, match
+    passage = verbatim[0]
+    assert TOKAYEV_VERBATIM in text_001[passage.query_start : passage.query_end]
+    assert TOKAYEV_VERBATIM in text_000[passage.matched_start : passage.matched_end]
+    assert 0 <= match.estimated_jaccard < 0.2 and 0 < match.jaccard < 0.5
+
+
+def test_three_versions_of_the_statement_form_one_cluster(seeded: Wiretrace) -> None:
+    cluster = seeded.cluster_of("003")
+    assert {m.article_id for m in cluster.members} == {"000", "001", "003"}
+    assert cluster.root_id == "000"  # published 2022-01-07 00:00, ingested before 003
+    assert {e.child_id for e in cluster.edges} == {"001", "003"}
+    for edge in cluster.edges:
+        assert edge.evidence.passages and edge.reason
+
+
+def test_boilerplate_is_never_reported_as_reuse(seeded: Wiretrace) -> None:
+    for article_id in ("000", "001", "002", "003", "004"):
+        text = seeded.get(article_id).text
+        for match in seeded.find_matches(article_id=article_id):
+            other = seeded.get(match.article_id).text
+            for passage in match.passages:
+                shared = text[passage.query_start : passage.query_end] + other[passage.matched_start : passage.matched_end]
+                assert not any(phrase in shared for phrase in BOILERPLATE)
+    assert seeded.cluster_of("004").members[0].article_id == "004"
+    assert len(seeded.cluster_of("004").members) == 1
+
+
+def test_find_matches_for_unstored_text(seeded: Wiretrace) -> None:
+    text = "Officials said: the constitutional order has been mostly restored in all regions of the country."
+    matches = seeded.find_matches(text=text)
+    assert {m.article_id for m in matches} >= {"000", "001"}
+    assert seeded.stats().counts.articles == 5
+
+
+def test_near_duplicate(engine: Wiretrace) -> None:
+    original = seed_drafts()[3]
+    engine.ingest(original)
+    edited = original.text.replace("Friday", "Saturday").replace("ALMATY", "NUR-SULTAN")
+    result = engine.ingest(ArticleDraft("copy", edited + "\nAdditional reporting by our desk."))
+    (match,) = result.matches
+    assert match.article_id == original.article_id
+    assert match.kind is MatchKind.NEAR_DUPLICATE and match.jaccard > 0.7
+
+
+def test_idempotent_ingest_returns_stored_result(seeded: Wiretrace) -> None:
+    draft = next(d for d in seed_drafts() if d.article_id == "001")
+    again = seeded.ingest(draft)
+    assert again.outcome is IngestOutcome.UNCHANGED
+    assert {m.article_id for m in again.matches} == {"000", "003"}
+    assert seeded.stats().counts.articles == 5
+
+
+def test_conflicting_content_needs_replace(seeded: Wiretrace) -> None:
+    changed = ArticleDraft("002", "A completely different story about rain in Lisbon and the tram network.")
+    with pytest.raises(ArticleAlreadyExists):
+        seeded.ingest(changed)
+    result = seeded.ingest(changed, replace_existing=True)
+    assert result.outcome is IngestOutcome.REPLACED
+    assert seeded.get("002").text == changed.text
+
+
+def test_replacing_a_linking_article_reindexes_it(seeded: Wiretrace) -> None:
+    result = seeded.ingest(ArticleDraft("001", "Nothing to see here at all, just weather."), replace_existing=True)
+    assert result.matches == ()
+    assert len(seeded.cluster_of("001").members) == 1
+    assert {m.article_id for m in seeded.cluster_of("000").members} == {"000", "003"}
+
+
+def test_delete_removes_article_edges_and_splits_cluster(seeded: Wiretrace) -> None:
+    cluster_id = seeded.get("000").cluster_id
+    seeded.delete("003")
+    with pytest.raises(ArticleNotFound):
+        seeded.get("003")
+    assert all(m.article_id != "003" for m in seeded.find_matches(article_id="001"))
+    assert {m.article_id for m in seeded.cluster(cluster_id).members} == {"000", "001"}
+    seeded.delete("001")
+    assert [m.article_id for m in seeded.cluster_of("000").members] == ["000"]
+    assert seeded.stats().counts.edges == 0
+    with pytest.raises(ArticleNotFound):
+        seeded.delete("001")
+
+
+def test_batch_members_see_each_other_and_errors_stay_per_item(engine: Wiretrace) -> None:
+    drafts = seed_drafts()
+    requests = [IngestRequest(d) for d in drafts]
+    requests.insert(2, IngestRequest(ArticleDraft("bad id!", "text")))
+    requests.insert(3, IngestRequest(ArticleDraft("blank", "   \n ")))
+    results = engine.ingest_batch(requests)
+    assert isinstance(results[2], InvalidArgument) and isinstance(results[3], InvalidArgument)
+    stored = [r for r in results if not isinstance(r, Exception)]
+    assert len(stored) == 5
+    assert {m.article_id for m in engine.cluster_of("003").members} == {"000", "001", "003"}
+
+
+def test_duplicate_id_inside_one_batch(engine: Wiretrace) -> None:
+    first, second = ArticleDraft("x", "One text about harbours and ships."), ArticleDraft("x", "Another text.")
+    results = engine.ingest_batch([IngestRequest(first), IngestRequest(second), IngestRequest(first)])
+    assert isinstance(results[1], ArticleAlreadyExists)
+    assert [r.outcome for r in results if not isinstance(r, Exception)] == [
+        IngestOutcome.CREATED,
+        IngestOutcome.UNCHANGED,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("draft", "error"),
+    [
+        (ArticleDraft("", "text"), InvalidArgument),
+        (ArticleDraft("a/b", "text"), InvalidArgument),
+        (ArticleDraft("x" * 129, "text"), InvalidArgument),
+        (ArticleDraft("ok", ""), InvalidArgument),
+        (ArticleDraft("ok", " \t\n"), InvalidArgument),
+        (ArticleDraft("ok", "bell \x07 inside"), InvalidArgument),
+        (ArticleDraft("ok", "x" * 20_001), ArticleTooLarge),
+        (ArticleDraft("ok", "text", language="not a tag"), InvalidArgument),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_stored(
+    engine: Wiretrace, draft: ArticleDraft, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        engine.ingest(draft)
+    assert engine.stats().counts.articles == 0
+
+
+def test_paging(seeded: Wiretrace) -> None:
+    first = seeded.list_articles(page_size=2)
+    assert [a.article_id for a in first.items] == ["000", "001"] and first.total_size == 5
+    second = seeded.list_articles(page_size=2, page_token=first.next_page_token)
+    third = seeded.list_articles(page_size=2, page_token=second.next_page_token)
+    assert [a.article_id for a in second.items + third.items] == ["002", "003", "004"]
+    assert third.next_page_token == ""
+    with pytest.raises(InvalidArgument):
+        seeded.list_articles(page_token="garbage")
+    clusters = seeded.list_clusters()
+    assert len(clusters.items) == 1 and clusters.next_page_token == ""
+    with pytest.raises(ClusterNotFound):
+        seeded.cluster("nope")
+
+
+def test_state_survives_reopen(tmp_path: Path) -> None:
+    engine = Wiretrace(SqliteStorage(tmp_path))
+    for draft in seed_drafts():
+        engine.ingest(draft)
+    before = {m.article_id for m in engine.find_matches(article_id="003")}
+    engine.close()
+    reopened = Wiretrace(SqliteStorage(tmp_path))
+    assert reopened.stats().counts.articles == 5
+    assert {m.article_id for m in reopened.find_matches(article_id="003")} == before
+    reopened.close()

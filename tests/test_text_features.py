@@ -1,0 +1,86 @@
+"""Normalisation, tokenising, sentence splitting and shingling properties."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wiretrace.core.features import (
+    FeatureConfig,
+    content_terms,
+    extract,
+    shingle_hash,
+    shingle_hashes,
+    token_hashes,
+)
+from wiretrace.core.text import normalise, normalise_token, split_sentences, tokenize
+
+texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+words = st.lists(st.from_regex(r"[A-Za-z]{1,10}", fullmatch=True), min_size=1, max_size=40)
+
+
+@given(texts)
+def test_token_spans_point_into_the_text(text: str) -> None:
+    for token in tokenize(text):
+        assert 0 <= token.start < token.end <= len(text)
+        assert normalise_token(text[token.start : token.end]) == token.text
+
+
+@given(texts)
+def test_normalise_is_idempotent(text: str) -> None:
+    assert normalise(normalise(text)) == normalise(text)
+
+
+@given(words, st.sampled_from([" ", "  ", "\n", " - ", ", ", "\t"]))
+def test_case_punctuation_and_whitespace_fold(word_list: list[str], separator: str) -> None:
+    plain = " ".join(word_list)
+    noisy = separator.join(w.upper() for w in word_list) + "!"
+    assert normalise(noisy) == normalise(plain)
+
+
+def test_nfkc_and_numbers() -> None:
+    assert normalise("ＡＢＣ Over 3,000 people") == "abc over 3000 people"
+    assert normalise("Kazakhstan’s") == normalise("Kazakhstan's") == "kazakhstans"
+    assert normalise("2.5 percent") == "2.5 percent"
+
+
+@given(texts)
+def test_sentences_are_ordered_trimmed_and_inside_the_text(text: str) -> None:
+    previous_end = 0
+    for span in split_sentences(text):
+        assert previous_end <= span.start < span.end <= len(text)
+        assert not text[span.start].isspace() and not text[span.end - 1].isspace()
+        previous_end = span.end
+
+
+def test_sentence_split_keeps_quotes_and_lines() -> None:
+    text = 'He said "It is over." Then he left.\nNew line here'
+    parts = [text[s.start : s.end] for s in split_sentences(text)]
+    assert parts == ['He said "It is over."', "Then he left.", "New line here"]
+
+
+@given(words, st.integers(min_value=1, max_value=6))
+def test_vectorised_shingles_equal_reference(word_list: list[str], size: int) -> None:
+    tokens = tokenize(" ".join(word_list))
+    vectorised = shingle_hashes(token_hashes(tokens), size)
+    effective = min(size, len(tokens))
+    reference = {
+        shingle_hash([t.text for t in tokens[i : i + effective]]) for i in range(len(tokens) - effective + 1)
+    }
+    assert set(vectorised.tolist()) == reference
+    assert vectorised.dtype == np.uint32
+
+
+def test_content_terms_drop_function_words_and_stem() -> None:
+    terms = content_terms(tokenize("The constitutional order has been mostly restored in all regions"))
+    assert terms == ["constitut", "order", "most", "restor", "region"]
+
+
+def test_short_sentences_are_not_passages() -> None:
+    text = "Leave a Reply\n\nYour email address will not be published.\n"
+    text += "The constitutional order has been mostly restored in all regions of the country."
+    features = extract(text, FeatureConfig())
+    assert [text[p.span.start : p.span.end] for p in features.passages] == [
+        "The constitutional order has been mostly restored in all regions of the country."
+    ]
