@@ -1,7 +1,7 @@
 """Regenerate the committed Python code for protos/wiretrace/v1 (run from the repo root).
 
-    python protos/generate.py            # write service/wiretrace/v1/*
-    python protos/generate.py --check    # exit 1 when the committed code is stale
+python protos/generate.py            # write service/wiretrace/v1/*
+python protos/generate.py --check    # exit 1 when the committed code is stale
 """
 
 from __future__ import annotations

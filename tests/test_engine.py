@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from seeds import BOILERPLATE, TOKAYEV_VERBATIM, seed_drafts
-
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import (
     ArticleAlreadyExists,
@@ -19,6 +17,8 @@ from wiretrace.core.errors import (
 from wiretrace.core.model import ArticleDraft, IngestOutcome, MatchKind, PassageKind
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
+
+from seeds import BOILERPLATE, TOKAYEV_VERBATIM, seed_drafts
 
 
 @pytest.fixture
@@ -62,7 +62,9 @@ def test_boilerplate_is_never_reported_as_reuse(seeded: Wiretrace) -> None:
         for match in seeded.find_matches(article_id=article_id):
             other = seeded.get(match.article_id).text
             for passage in match.passages:
-                shared = text[passage.query_start : passage.query_end] + other[passage.matched_start : passage.matched_end]
+                shared = (
+                    text[passage.query_start : passage.query_end] + other[passage.matched_start : passage.matched_end]
+                )
                 assert not any(phrase in shared for phrase in BOILERPLATE)
     assert seeded.cluster_of("004").members[0].article_id == "004"
     assert len(seeded.cluster_of("004").members) == 1

@@ -6,7 +6,6 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wiretrace.core.features import shingle_hash
 from wiretrace.core.lsh import LshParams, bucket_keys
 from wiretrace.core.signatures import MinHasher, estimate_jaccard

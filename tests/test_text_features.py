@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
-
 from wiretrace.core.features import (
     FeatureConfig,
     content_terms,
@@ -65,9 +64,7 @@ def test_vectorised_shingles_equal_reference(word_list: list[str], size: int) ->
     tokens = tokenize(" ".join(word_list))
     vectorised = shingle_hashes(token_hashes(tokens), size)
     effective = min(size, len(tokens))
-    reference = {
-        shingle_hash([t.text for t in tokens[i : i + effective]]) for i in range(len(tokens) - effective + 1)
-    }
+    reference = {shingle_hash([t.text for t in tokens[i : i + effective]]) for i in range(len(tokens) - effective + 1)}
     assert set(vectorised.tolist()) == reference
     assert vectorised.dtype == np.uint32
 

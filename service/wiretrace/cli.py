@@ -231,8 +231,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """An embedded server on a temporary directory, the seeds ingested, and what matched what."""
-    from wiretrace.server import create_server
     from wiretrace_client import Client
+
+    from wiretrace.server import create_server
 
     seeds = Path(args.seeds) if args.seeds else (Path("seeds") if Path("seeds").is_dir() else REPO_SEEDS)
     manifest = seeds / "seeds.jsonl"

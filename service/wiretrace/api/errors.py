@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
 
 from wiretrace.core import errors
@@ -29,8 +29,8 @@ STATUS_BY_ERROR: dict[type[errors.WiretraceError], grpc.StatusCode] = {
 
 def status_code_of(error: errors.WiretraceError) -> grpc.StatusCode:
     for error_type in type(error).__mro__:
-        if error_type in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[error_type]  # type: ignore[index]
+        if issubclass(error_type, errors.WiretraceError) and error_type in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[error_type]
     return grpc.StatusCode.INTERNAL
 
 

@@ -43,8 +43,6 @@ def _rpc(handler: Handler[Request, Response]) -> Handler[Request, Response]:
         except WiretraceError as error:
             abort(context, status_code_of(error), error.reason, error.message)
         except Exception:
-            if context.code() is not None:  # already aborted on purpose
-                raise
             log.exception("unexpected error in %s", handler.__name__)
             abort(context, grpc.StatusCode.INTERNAL, "INTERNAL", "internal error; see the server log")
         raise AssertionError("unreachable: abort raises")
@@ -62,7 +60,9 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         return {i: a.text for i, a in self.engine.storage.get_articles(ids).items()}
 
     @_rpc
-    def CreateArticle(self, request: pb.CreateArticleRequest, context: grpc.ServicerContext) -> pb.CreateArticleResponse:
+    def CreateArticle(
+        self, request: pb.CreateArticleRequest, context: grpc.ServicerContext
+    ) -> pb.CreateArticleResponse:
         result = self.engine.ingest(convert.draft_from_request(request), replace_existing=request.replace_existing)
         return convert.ingest_response(result, self._texts([result]))
 
@@ -70,7 +70,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         self, request_iterator: Iterator[pb.IngestArticlesRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.IngestArticlesResponse]:
         """Reads ahead on a thread so that whatever has arrived is ingested as one batch."""
-        pending: queue.Queue[pb.IngestArticlesRequest | None | BaseException] = queue.Queue(self.stream_batch * 2)
+        pending: queue.Queue[pb.IngestArticlesRequest | BaseException | None] = queue.Queue(self.stream_batch * 2)
 
         def read() -> None:
             try:
@@ -130,9 +130,11 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             if isinstance(result, IngestResult):
                 response.result.CopyFrom(convert.ingest_response(result, texts))
             else:
-                error = result if isinstance(result, WiretraceError) else WiretraceError(str(result))
+                rejection = result if isinstance(result, WiretraceError) else WiretraceError(str(result))
                 response.error.CopyFrom(
-                    pb.IngestError(code=status_code_of(error).value[0], reason=error.reason, message=error.message)
+                    pb.IngestError(
+                        code=status_code_of(rejection).value[0], reason=rejection.reason, message=rejection.message
+                    )
                 )
             yield response
 
@@ -151,7 +153,9 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         )
 
     @_rpc
-    def DeleteArticle(self, request: pb.DeleteArticleRequest, context: grpc.ServicerContext) -> pb.DeleteArticleResponse:
+    def DeleteArticle(
+        self, request: pb.DeleteArticleRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteArticleResponse:
         self.engine.delete(convert.parse_name(request.name, convert.ARTICLES))
         return pb.DeleteArticleResponse()
 

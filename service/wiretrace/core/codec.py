@@ -19,8 +19,7 @@ def match_to_dict(match: Match) -> dict[str, Any]:
         "query_containment": match.query_containment,
         "matched_containment": match.matched_containment,
         "passages": [
-            [p.query_start, p.query_end, p.matched_start, p.matched_end, p.kind.value, p.score]
-            for p in match.passages
+            [p.query_start, p.query_end, p.matched_start, p.matched_end, p.kind.value, p.score] for p in match.passages
         ],
     }
 

@@ -82,8 +82,10 @@ def _merge_runs(
     """Consecutive sentence pairs on both sides become one maximal passage."""
     runs: list[list[_PassagePair]] = []
     for pair in pairs:
-        if runs and pair.query_index == runs[-1][-1].query_index + 1 and (
-            pair.matched_index == runs[-1][-1].matched_index + 1
+        if (
+            runs
+            and pair.query_index == runs[-1][-1].query_index + 1
+            and (pair.matched_index == runs[-1][-1].matched_index + 1)
         ):
             runs[-1].append(pair)
         else:

@@ -35,7 +35,7 @@ def _fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     values = values * np.uint32(0x85EBCA6B)
     values = values ^ (values >> np.uint32(13))
     values = values * np.uint32(0xC2B2AE35)
-    return values ^ (values >> np.uint32(16))  # type: ignore[no-any-return]
+    return values ^ (values >> np.uint32(16))
 
 
 class MinHasher:
@@ -67,7 +67,7 @@ class MinHasher:
         nonempty = np.flatnonzero(sizes)
         if nonempty.size == 0:
             return out
-        flat = _fmix32(np.concatenate([np.asarray(sets[i], dtype=np.uint32) for i in nonempty]))
+        flat = _fmix32(np.concatenate([np.asarray(sets[int(i)], dtype=np.uint32) for i in nonempty]))
         products = flat[:, None] * self._a + self._b
         starts = np.concatenate(([0], np.cumsum(sizes[nonempty])[:-1]))
         out[nonempty] = np.minimum.reduceat(products, starts, axis=0)
@@ -75,9 +75,7 @@ class MinHasher:
 
     def to_lean_minhash(self, signature: Signature) -> LeanMinHash:
         """The signature as a datasketch LeanMinHash (same seed and scheme)."""
-        minhash = MinHash(
-            seed=self.seed, hashvalues=signature, permutations=self.permutations, scheme=_SCHEME
-        )
+        minhash = MinHash(seed=self.seed, hashvalues=signature, permutations=self.permutations, scheme=_SCHEME)
         return LeanMinHash(minhash)
 
 

@@ -97,9 +97,7 @@ class Storage(Protocol):
         """Articles with their signatures and bucket keys."""
         ...
 
-    def candidates(
-        self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
-    ) -> set[str]:
+    def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
         """Ids of articles sharing a document bucket or any passage bucket with the keys."""
         ...
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from dataclasses import asdict
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +60,7 @@ CREATE INDEX IF NOT EXISTS edges_by_matched ON edges (matched_id);
 """
 
 _ARTICLE_COLUMNS = (
-    "seq, article_id, text, title, source, url, language, publish_time_us, create_time_us, "
-    "content_sha256, cluster_id"
+    "seq, article_id, text, title, source, url, language, publish_time_us, create_time_us, content_sha256, cluster_id"
 )
 _RECORD_COLUMNS = _ARTICLE_COLUMNS + ", document_signature, document_keys, passage_keys, passage_count, "
 _RECORD_COLUMNS += "passage_fingerprints"
@@ -274,11 +273,15 @@ class SqliteStorage:
         return rows
 
     def get_articles(self, article_ids: Iterable[str]) -> dict[str, Article]:
-        rows = self._select(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE article_id IN ({{placeholders}})", article_ids)
+        rows = self._select(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE article_id IN ({{placeholders}})", article_ids
+        )
         return {row[1]: _article(row) for row in rows}
 
     def get_records(self, article_ids: Iterable[str]) -> dict[str, ArticleRecord]:
-        rows = self._select(f"SELECT {_RECORD_COLUMNS} FROM articles WHERE article_id IN ({{placeholders}})", article_ids)
+        rows = self._select(
+            f"SELECT {_RECORD_COLUMNS} FROM articles WHERE article_id IN ({{placeholders}})", article_ids
+        )
         records = {}
         for row in rows:
             passage_count = row[14]
@@ -294,9 +297,13 @@ class SqliteStorage:
 
     def list_articles(self, after_seq: int, limit: int) -> list[Article]:
         with self._lock:
-            rows = self._db().execute(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
-            ).fetchall()
+            rows = (
+                self._db()
+                .execute(
+                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+                )
+                .fetchall()
+            )
         return [_article(row) for row in rows]
 
     def iter_articles(self, batch_size: int = 1000) -> Iterator[Article]:
@@ -305,9 +312,7 @@ class SqliteStorage:
             yield from batch
             after = batch[-1].seq
 
-    def candidates(
-        self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
-    ) -> set[str]:
+    def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
         seqs: set[int] = set()
         with self._lock:
             self._documents.lookup(document_keys, seqs)
@@ -349,18 +354,24 @@ class SqliteStorage:
 
     def cluster_members(self, cluster_id: str) -> list[str]:
         with self._lock:
-            rows = self._db().execute(
-                "SELECT article_id FROM articles WHERE cluster_id = ? ORDER BY seq", (cluster_id,)
-            ).fetchall()
+            rows = (
+                self._db()
+                .execute("SELECT article_id FROM articles WHERE cluster_id = ? ORDER BY seq", (cluster_id,))
+                .fetchall()
+            )
         return [row[0] for row in rows]
 
     def list_clusters(self, after_cluster_id: str, limit: int) -> list[str]:
         with self._lock:
-            rows = self._db().execute(
-                "SELECT cluster_id FROM articles WHERE cluster_id > ? GROUP BY cluster_id HAVING COUNT(*) > 1 "
-                "ORDER BY cluster_id LIMIT ?",
-                (after_cluster_id, limit),
-            ).fetchall()
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT cluster_id FROM articles WHERE cluster_id > ? GROUP BY cluster_id HAVING COUNT(*) > 1 "
+                    "ORDER BY cluster_id LIMIT ?",
+                    (after_cluster_id, limit),
+                )
+                .fetchall()
+            )
         return [row[0] for row in rows]
 
     def stats(self) -> StorageStats:
