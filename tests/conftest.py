@@ -7,7 +7,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from wiretrace.config import ServerSettings
 from wiretrace.core.settings import IndexSettings
 from wiretrace.server import RunningServer, create_server

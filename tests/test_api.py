@@ -6,18 +6,17 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+from conftest import MAX_TEXT_CHARS
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
-from seeds import TOKAYEV_VERBATIM, seed_drafts
-
 from wiretrace.api.convert import timestamp
 from wiretrace.core.model import ArticleDraft
 from wiretrace.v1 import wiretrace_service_pb2 as pb
 from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
 
-from conftest import MAX_TEXT_CHARS
+from seeds import TOKAYEV_VERBATIM, seed_drafts
 
 
 def _create(draft: ArticleDraft, replace: bool = False) -> pb.CreateArticleRequest:
