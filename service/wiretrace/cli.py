@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -16,6 +15,7 @@ from wiretrace.config import DEFAULT_DATA, DEFAULT_LISTEN, ServerSettings, env, 
 from wiretrace.core.model import ArticleDraft
 from wiretrace.core.settings import IndexSettings
 from wiretrace.inputs import InputError, read_articles
+from wiretrace.logs import configure as configure_logging
 
 DEFAULT_SERVER = "127.0.0.1:50051"
 REPO_SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -30,8 +30,19 @@ def _server_settings(args: argparse.Namespace) -> ServerSettings:
         redis_cluster=args.redis_cluster,
         workers=args.workers,
         grace_seconds=args.grace,
+        max_stream_rate=args.max_stream_rate,
+        max_message_bytes=args.max_message_bytes,
+        auth_token_file=_path(args.auth_token_file),
+        tls_cert=_path(args.tls_cert),
+        tls_key=_path(args.tls_key),
+        tls_client_ca=_path(args.tls_client_ca),
+        metrics_listen=args.metrics_listen,
         index=IndexSettings(max_text_chars=args.max_text_chars),
     )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -273,6 +284,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wiretrace", description=__doc__)
     parser.add_argument("--log-level", default=env("LOG_LEVEL", "WARNING"), help="logging level (WIRETRACE_LOG_LEVEL)")
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default=env("LOG_FORMAT", "text"), help="(WIRETRACE_LOG_FORMAT)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the gRPC service")
@@ -285,6 +299,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--grace", type=float, default=float(env("GRACE_SECONDS", "10")))
     serve.add_argument(
         "--max-text-chars", type=int, default=int(env("MAX_TEXT_CHARS", str(IndexSettings().max_text_chars)))
+    )
+    serve.add_argument("--max-message-bytes", type=int, default=int(env("MAX_MESSAGE_BYTES", str(16 * 1024 * 1024))))
+    serve.add_argument(
+        "--max-stream-rate",
+        type=float,
+        default=float(env("MAX_STREAM_RATE", "0")),
+        help="articles/s per ingest stream, 0 = unlimited (WIRETRACE_MAX_STREAM_RATE)",
+    )
+    serve.add_argument(
+        "--auth-token-file",
+        default=env("AUTH_TOKEN_FILE", "") or None,
+        help="require a bearer token listed in this file, one per line (WIRETRACE_AUTH_TOKEN_FILE)",
+    )
+    serve.add_argument("--tls-cert", default=env("TLS_CERT", "") or None, help="server certificate (PEM)")
+    serve.add_argument("--tls-key", default=env("TLS_KEY", "") or None, help="server private key (PEM)")
+    serve.add_argument(
+        "--tls-client-ca", default=env("TLS_CLIENT_CA", "") or None, help="require client certificates from this CA"
+    )
+    serve.add_argument(
+        "--metrics-listen", default=env("METRICS_LISTEN", ""), help="HOST:PORT for Prometheus metrics (off if empty)"
     )
     serve.set_defaults(handler=cmd_serve)
 
@@ -334,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     if args.command == "matches" and bool(args.article_id) == bool(args.text_file):
         parser.error("matches: give ARTICLE_ID or --text-file")
     try:

@@ -25,6 +25,15 @@ class ServerSettings:
     workers: int = 16
     max_message_bytes: int = 16 * 1024 * 1024
     grace_seconds: float = 10.0
+    # Articles per second one ingest stream may send; 0 means unlimited. Faster senders are slowed down.
+    max_stream_rate: float = 0.0
+    auth_token_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # With a client CA, clients must present a certificate it signed (mutual TLS).
+    tls_client_ca: Path | None = None
+    # HOST:PORT for Prometheus metrics over HTTP; empty means no metrics endpoint.
+    metrics_listen: str = ""
     index: IndexSettings = field(default_factory=IndexSettings)
 
     def __post_init__(self) -> None:
@@ -32,6 +41,12 @@ class ServerSettings:
             raise ValueError(f"storage must be 'sqlite' or 'redis', got {self.storage!r}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("mutual TLS (--tls-client-ca) needs a server certificate (--tls-cert)")
+        if self.max_stream_rate < 0:
+            raise ValueError(f"max_stream_rate must not be negative, got {self.max_stream_rate}")
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be at least 1024, got {self.max_message_bytes}")
 

@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from wiretrace.api.interceptors import BearerTokenInterceptor, ObservabilityInterceptor, read_tokens
 from wiretrace.api.servicer import WiretraceServicer
 from wiretrace.config import ServerSettings
 from wiretrace.core.engine import Wiretrace
@@ -60,12 +61,18 @@ def create_server(settings: ServerSettings, engine: Wiretrace | None = None) -> 
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.so_reuseport", 0),
     ]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.workers), options=options)
-    pb_grpc.add_WiretraceServiceServicer_to_server(WiretraceServicer(engine), server)
+    interceptors: list[grpc.ServerInterceptor] = [ObservabilityInterceptor()]
+    if settings.auth_token_file is not None:
+        interceptors.append(BearerTokenInterceptor(read_tokens(settings.auth_token_file)))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.workers), options=options, interceptors=interceptors
+    )
+    servicer = WiretraceServicer(engine, max_stream_rate=settings.max_stream_rate)
+    pb_grpc.add_WiretraceServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(settings.listen)
+    port = _bind(server, settings)
     if port == 0:
         engine.close()
         raise OSError(f"cannot listen on {settings.listen}")
@@ -75,9 +82,33 @@ def create_server(settings: ServerSettings, engine: Wiretrace | None = None) -> 
     return RunningServer(server, port, engine, health_servicer)
 
 
+def _bind(server: grpc.Server, settings: ServerSettings) -> int:
+    if settings.tls_cert is None or settings.tls_key is None:
+        return int(server.add_insecure_port(settings.listen))
+    client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    credentials = grpc.ssl_server_credentials(
+        [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
+    return int(server.add_secure_port(settings.listen, credentials))
+
+
+def start_metrics(listen: str) -> int:
+    """Serve Prometheus metrics over HTTP; returns the bound port."""
+    from prometheus_client import start_http_server
+
+    host, _, port = listen.rpartition(":")
+    http_server, _thread = start_http_server(int(port), addr=host or "127.0.0.1")
+    return int(http_server.server_port)
+
+
 def serve(settings: ServerSettings) -> int:
     """Run until SIGTERM or SIGINT; exit code 0 after a clean shutdown."""
     running = create_server(settings)
+    if settings.metrics_listen:
+        metrics_port = start_metrics(settings.metrics_listen)
+        log.info("metrics on %s (port %d)", settings.metrics_listen, metrics_port)
     host = settings.listen.rsplit(":", 1)[0]
     log.info(
         "wiretrace listening on %s:%d (storage=%s)",

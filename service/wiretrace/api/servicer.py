@@ -10,12 +10,13 @@ import functools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import grpc
 
-from wiretrace.api import convert
+from wiretrace.api import convert, metrics
 from wiretrace.api.errors import abort, status_code_of
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument, WiretraceError
@@ -51,9 +52,19 @@ def _rpc(handler: Handler[Request, Response]) -> Handler[Request, Response]:
 
 
 class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
-    def __init__(self, engine: Wiretrace, *, stream_batch: int = STREAM_BATCH) -> None:
+    def __init__(self, engine: Wiretrace, *, stream_batch: int = STREAM_BATCH, max_stream_rate: float = 0.0) -> None:
         self.engine = engine
         self.stream_batch = stream_batch
+        self.max_stream_rate = max_stream_rate
+
+    def _count(self, results: Iterable[IngestResult | Exception]) -> None:
+        for result in results:
+            if isinstance(result, IngestResult):
+                metrics.INGESTS.labels(result.outcome.value).inc()
+                for match in result.matches:
+                    metrics.MATCHES.labels(match.kind.value).inc()
+            else:
+                metrics.REJECTIONS.labels(getattr(result, "reason", "UNKNOWN")).inc()
 
     def _texts(self, results: Iterable[IngestResult]) -> dict[str, str]:
         ids = {m.article_id for r in results for m in r.matches}
@@ -63,7 +74,12 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     def CreateArticle(
         self, request: pb.CreateArticleRequest, context: grpc.ServicerContext
     ) -> pb.CreateArticleResponse:
-        result = self.engine.ingest(convert.draft_from_request(request), replace_existing=request.replace_existing)
+        try:
+            result = self.engine.ingest(convert.draft_from_request(request), replace_existing=request.replace_existing)
+        except WiretraceError as error:
+            self._count([error])
+            raise
+        self._count([result])
         return convert.ingest_response(result, self._texts([result]))
 
     def IngestArticles(
@@ -72,9 +88,17 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         """Reads ahead on a thread so that whatever has arrived is ingested as one batch."""
         pending: queue.Queue[pb.IngestArticlesRequest | BaseException | None] = queue.Queue(self.stream_batch * 2)
 
+        interval = 1.0 / self.max_stream_rate if self.max_stream_rate > 0 else 0.0
+
         def read() -> None:
+            next_allowed = time.monotonic()
             try:
                 for message in request_iterator:
+                    if interval:  # a sender over the rate limit is slowed down, not failed
+                        now = time.monotonic()
+                        if next_allowed > now:
+                            time.sleep(next_allowed - now)
+                        next_allowed = max(next_allowed, now) + interval
                     pending.put(message)
             except BaseException as error:  # the client went away or cancelled
                 pending.put(error)
@@ -124,6 +148,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             abort(context, grpc.StatusCode.INTERNAL, "INTERNAL", "internal error; see the server log")
             return
         results = [r if isinstance(r, WiretraceError) else next(outcomes) for r in requests]
+        self._count(results)
         texts = self._texts(r for r in results if isinstance(r, IngestResult))
         for offset, (message, result) in enumerate(zip(batch, results, strict=True)):
             response = pb.IngestArticlesResponse(index=first_index + offset, article_id=message.article.article_id)
@@ -164,6 +189,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         query = request.WhichOneof("query")
         if query is None:
             raise InvalidArgument("set either article or text")
+        metrics.QUERIES.labels(query).inc()
         if query == "article":
             article_id = convert.parse_name(request.article, convert.ARTICLES, "article")
             query_text = self.engine.get(article_id).text

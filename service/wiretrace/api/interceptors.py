@@ -1,0 +1,169 @@
+"""Cross-cutting concerns as server interceptors: request ids and access logs,
+Prometheus metrics, and bearer-token authentication."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from wiretrace.api.errors import to_status
+from wiretrace.api.metrics import LATENCY, REQUESTS
+
+log = logging.getLogger("wiretrace.access")
+
+# Methods that stay open without a token: load balancers and orchestrators probe them.
+OPEN_METHODS_PREFIX = "/grpc.health.v1.Health/"
+
+Behavior = Callable[..., Any]
+
+
+def _code_of(context: grpc.ServicerContext, error: BaseException | None) -> grpc.StatusCode:
+    code = getattr(context, "code", lambda: None)()
+    if isinstance(code, grpc.StatusCode):
+        return code
+    return grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN
+
+
+def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, bool], Behavior]) -> grpc.RpcMethodHandler:
+    """The same handler with each behaviour wrapped; streaming responses stay streaming."""
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            around(handler.unary_unary, False), handler.request_deserializer, handler.response_serializer
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            around(handler.unary_stream, True), handler.request_deserializer, handler.response_serializer
+        )
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            around(handler.stream_unary, False), handler.request_deserializer, handler.response_serializer
+        )
+    return grpc.stream_stream_rpc_method_handler(
+        around(handler.stream_stream, True), handler.request_deserializer, handler.response_serializer
+    )
+
+
+class ObservabilityInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Gives every call a request id (from ``x-request-id`` or new), logs it, counts it and times it."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        request_id = str(metadata.get("x-request-id") or uuid.uuid4().hex)
+
+        def around(behavior: Behavior, streaming: bool) -> Behavior:
+            def finish(context: grpc.ServicerContext, started: float, error: BaseException | None) -> None:
+                elapsed = time.perf_counter() - started
+                code = _code_of(context, error)
+                REQUESTS.labels(method, code.name).inc()
+                LATENCY.labels(method).observe(elapsed)
+                log.info(
+                    "rpc",
+                    extra={
+                        "request_id": request_id,
+                        "method": method,
+                        "code": code.name,
+                        "duration_ms": round(elapsed * 1000, 3),
+                        "peer": context.peer(),
+                    },
+                )
+
+            if streaming:
+
+                def stream_behavior(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                    started = time.perf_counter()
+                    context.set_trailing_metadata((("x-request-id", request_id),))
+                    error: BaseException | None = None
+                    try:
+                        yield from behavior(request, context)
+                    except BaseException as raised:
+                        error = raised
+                        raise
+                    finally:
+                        finish(context, started, error)
+
+                return stream_behavior
+
+            def unary_behavior(request: Any, context: grpc.ServicerContext) -> Any:
+                started = time.perf_counter()
+                context.set_trailing_metadata((("x-request-id", request_id),))
+                error: BaseException | None = None
+                try:
+                    return behavior(request, context)
+                except BaseException as raised:
+                    error = raised
+                    raise
+                finally:
+                    finish(context, started, error)
+
+            return unary_behavior
+
+        return _wrap(handler, around)
+
+
+def read_tokens(path: str | Path) -> list[bytes]:
+    """Tokens from a file: one per line; blank lines and ``#`` comments ignored."""
+    tokens = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    found = [t.encode() for t in tokens if t and not t.startswith("#")]
+    if not found:
+        raise ValueError(f"{path}: no tokens (one per line)")
+    return found
+
+
+class BearerTokenInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Requires ``authorization: Bearer <token>`` on every method but health checks."""
+
+    def __init__(self, tokens: Iterable[bytes]) -> None:
+        self._tokens = list(tokens)
+
+    def _allowed(self, presented: str | bytes | None) -> bool:
+        if not isinstance(presented, str) or not presented.startswith("Bearer "):
+            return False
+        candidate = presented[len("Bearer ") :].strip().encode()
+        # Compare against every token, in constant time each, so timing tells nothing.
+        matched = False
+        for token in self._tokens:
+            matched |= hmac.compare_digest(candidate, token)
+        return matched
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        if handler_call_details.method.startswith(OPEN_METHODS_PREFIX):
+            return continuation(handler_call_details)
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        if self._allowed(metadata.get("authorization")):
+            return continuation(handler_call_details)
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+
+        def deny(behavior: Behavior, streaming: bool) -> Behavior:
+            def refuse(request: Any, context: grpc.ServicerContext) -> Any:
+                context.abort_with_status(
+                    to_status(
+                        grpc.StatusCode.UNAUTHENTICATED,
+                        "UNAUTHENTICATED",
+                        "missing or invalid bearer token (set WIRETRACE_TOKEN)",
+                    )
+                )
+
+            return refuse
+
+        return _wrap(handler, deny)
