@@ -37,8 +37,141 @@ def _server_settings(args: argparse.Namespace) -> ServerSettings:
         tls_key=_path(args.tls_key),
         tls_client_ca=_path(args.tls_client_ca),
         metrics_listen=args.metrics_listen,
-        index=IndexSettings(max_text_chars=args.max_text_chars),
+        index=_index_settings(args),
     )
+
+
+def _index_settings(args: argparse.Namespace) -> IndexSettings:
+    return IndexSettings(
+        num_perm=args.num_perm,
+        shingle_size=args.shingle_size,
+        document_threshold=args.document_threshold,
+        passage_threshold=args.passage_threshold,
+        max_text_chars=args.max_text_chars,
+    )
+
+
+def _add_index_flags(parser: argparse.ArgumentParser) -> None:
+    defaults = IndexSettings()
+    group = parser.add_argument_group("index parameters (changing them needs `wiretrace reindex`)")
+    group.add_argument("--num-perm", type=int, default=int(env("NUM_PERM", str(defaults.num_perm))))
+    group.add_argument("--shingle-size", type=int, default=int(env("SHINGLE_SIZE", str(defaults.shingle_size))))
+    group.add_argument(
+        "--document-threshold", type=float, default=float(env("DOCUMENT_THRESHOLD", str(defaults.document_threshold)))
+    )
+    group.add_argument(
+        "--passage-threshold", type=float, default=float(env("PASSAGE_THRESHOLD", str(defaults.passage_threshold)))
+    )
+    group.add_argument("--max-text-chars", type=int, default=int(env("MAX_TEXT_CHARS", str(defaults.max_text_chars))))
+
+
+def _open_engine(data: str, args: argparse.Namespace) -> Any:
+    from wiretrace.core.engine import Wiretrace
+    from wiretrace.storage.sqlite import SqliteStorage
+
+    return Wiretrace(SqliteStorage(data), _index_settings(args))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Verify that index, edges and clusters agree with the stored articles."""
+    from wiretrace.core.maintenance import check_consistency
+
+    engine = _open_engine(args.data, args)
+    try:
+        problems = check_consistency(engine)
+        count = engine.storage.stats().articles
+    finally:
+        engine.close()
+    for problem in problems:
+        print(problem)
+    print(f"checked {count} article(s): {len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Rebuild an index (new parameters) from stored articles or JSONL archives; resumable."""
+    from datetime import UTC, datetime
+
+    from wiretrace.core.maintenance import article_drafts, reindex
+    from wiretrace.storage.sqlite import SqliteStorage
+
+    data = Path(args.data)
+    in_place = not args.from_data and not args.from_jsonl
+    target = data.with_name(data.name + ".reindex") if in_place else data
+    if args.from_jsonl:
+        total = None
+        drafts: Iterator[ArticleDraft] = read_articles(args.from_jsonl)
+    else:
+        source = Path(args.from_data) if args.from_data else data
+        total = _count_articles(source)
+        drafts = article_drafts(SqliteStorage.read_articles(source))
+    engine = _open_engine(str(target), args)
+    progress = _progress(total or 0, quiet=args.quiet)
+    try:
+        report = reindex(
+            drafts,
+            engine,
+            checkpoint=target / "reindex.checkpoint.json",
+            workers=args.workers,
+            batch_size=args.batch_size,
+            progress=progress.update,
+        )
+    finally:
+        progress.close()
+        engine.close()
+    for article_id, reason in report.rejected:
+        print(f"rejected {article_id}: {reason}", file=sys.stderr)
+    if in_place:
+        backup = data.with_name(f"{data.name}.before-reindex-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+        data.rename(backup)
+        target.rename(data)
+        (data / "reindex.checkpoint.json").unlink(missing_ok=True)
+        print(f"previous index kept in {backup}", file=sys.stderr)
+    print(
+        f"reindexed {report.ingested} article(s) into {data} ({report.skipped} done before resume, "
+        f"{len(report.rejected)} rejected)",
+        file=sys.stderr,
+    )
+    return 1 if report.rejected else 0
+
+
+def _count_articles(data_dir: Path) -> int:
+    import sqlite3
+
+    path = data_dir / "wiretrace.sqlite3"
+    if not path.is_file():
+        raise SystemExit(f"wiretrace reindex: {path}: no wiretrace data here")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        return int(connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from wiretrace.core.maintenance import export_snapshot
+
+    engine = _open_engine(args.data, args)
+    try:
+        if args.output == "-":
+            count = export_snapshot(engine, sys.stdout)
+        else:
+            with open(args.output, "w", encoding="utf-8") as out:
+                count = export_snapshot(engine, out)
+    finally:
+        engine.close()
+    print(f"exported {count} article(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from wiretrace.core.maintenance import import_snapshot
+
+    engine = _open_engine(args.data, args)
+    try:
+        with open(args.snapshot, encoding="utf-8") as lines:
+            count = import_snapshot(engine, lines)
+    finally:
+        engine.close()
+    print(f"imported {count} article(s) into {args.data}", file=sys.stderr)
+    return 0
 
 
 def _path(value: str | None) -> Path | None:
@@ -297,9 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis-cluster", action="store_true", default=env_flag("REDIS_CLUSTER"))
     serve.add_argument("--workers", type=int, default=int(env("WORKERS", "16")))
     serve.add_argument("--grace", type=float, default=float(env("GRACE_SECONDS", "10")))
-    serve.add_argument(
-        "--max-text-chars", type=int, default=int(env("MAX_TEXT_CHARS", str(IndexSettings().max_text_chars)))
-    )
+    _add_index_flags(serve)
     serve.add_argument("--max-message-bytes", type=int, default=int(env("MAX_MESSAGE_BYTES", str(16 * 1024 * 1024))))
     serve.add_argument(
         "--max-stream-rate",
@@ -358,6 +489,35 @@ def build_parser() -> argparse.ArgumentParser:
     delete = client_command("delete", "delete an article")
     delete.add_argument("article_id", metavar="ARTICLE_ID")
     delete.set_defaults(handler=cmd_delete)
+
+    check = commands.add_parser("check", help="verify index, edges and clusters against stored articles")
+    check.add_argument("--data", default=env("DATA", DEFAULT_DATA))
+    _add_index_flags(check)
+    check.set_defaults(handler=cmd_check)
+
+    reindex = commands.add_parser(
+        "reindex", help="rebuild the index (e.g. with new parameters) from stored articles or JSONL; resumable"
+    )
+    reindex.add_argument("--data", default=env("DATA", DEFAULT_DATA), help="index to build (or rebuild in place)")
+    reindex.add_argument("--from-data", help="read articles from this data directory instead")
+    reindex.add_argument("--from-jsonl", nargs="+", metavar="PATH", help="load .jsonl/.txt archives")
+    reindex.add_argument("--workers", type=int, default=0, help="analysis processes (default: one per core)")
+    reindex.add_argument("--batch-size", type=int, default=256)
+    reindex.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_index_flags(reindex)
+    reindex.set_defaults(handler=cmd_reindex)
+
+    export = commands.add_parser("export", help="write a snapshot of the whole state (JSON lines, docs/snapshot.md)")
+    export.add_argument("--data", default=env("DATA", DEFAULT_DATA))
+    export.add_argument("--output", "-o", default="-", help="file, or - for stdout")
+    _add_index_flags(export)
+    export.set_defaults(handler=cmd_export)
+
+    restore = commands.add_parser("import", help="restore a snapshot into an empty data directory")
+    restore.add_argument("snapshot", metavar="SNAPSHOT")
+    restore.add_argument("--data", default=env("DATA", DEFAULT_DATA))
+    _add_index_flags(restore)
+    restore.set_defaults(handler=cmd_import)
 
     demo = commands.add_parser("demo", help="embedded server + the seed articles: what matched what")
     demo.add_argument("--seeds", help="folder with the seed articles (default: ./seeds)")

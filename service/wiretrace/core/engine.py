@@ -17,6 +17,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +69,29 @@ class Analysis:
 class IngestRequest:
     draft: ArticleDraft
     replace_existing: bool = False
+    # Precomputed by ``Wiretrace.analyse`` (e.g. in a worker process) under the same settings.
+    analysis: Analysis | None = None
+
+
+@lru_cache(maxsize=8)
+def _hasher(num_perm: int, seed: int) -> MinHasher:
+    return MinHasher(num_perm, seed)
+
+
+def analyse_text(text: str, settings: IndexSettings) -> Analysis:
+    """Features, signatures and bucket keys of a text under ``settings`` (no storage needed)."""
+    features = extract(text, settings.features)
+    hasher = _hasher(settings.num_perm, settings.seed)
+    document_signature = hasher.signature(features.shingles)
+    passage_lsh = settings.passage_lsh
+    return Analysis(
+        features=features,
+        document_signature=document_signature,
+        document_keys=bucket_keys(document_signature, settings.document_lsh)[0],
+        passage_keys=bucket_keys(hasher.signatures([p.features for p in features.passages]), passage_lsh)
+        if features.passages
+        else np.empty((0, passage_lsh.bands), dtype=np.uint64),
+    )
 
 
 def content_sha256(text: str) -> str:
@@ -190,7 +214,6 @@ class Wiretrace:
         self.storage = storage
         self.settings = settings or IndexSettings()
         self._clock = clock
-        self._hasher = MinHasher(self.settings.num_perm, self.settings.seed)
         self._document_lsh = self.settings.document_lsh
         self._passage_lsh = self.settings.passage_lsh
         self._write_lock = threading.Lock()
@@ -219,17 +242,7 @@ class Wiretrace:
     # -- analysis --------------------------------------------------------------------------------------
 
     def analyse(self, text: str) -> Analysis:
-        features = extract(text, self.settings.features)
-        document_signature = self._hasher.signature(features.shingles)
-        passage_signatures = self._hasher.signatures([p.features for p in features.passages])
-        return Analysis(
-            features=features,
-            document_signature=document_signature,
-            document_keys=bucket_keys(document_signature, self._document_lsh)[0],
-            passage_keys=bucket_keys(passage_signatures, self._passage_lsh)
-            if features.passages
-            else np.empty((0, self._passage_lsh.bands), dtype=np.uint64),
-        )
+        return analyse_text(text, self.settings)
 
     def _features_of(self, article: Article) -> TextFeatures:
         key = (article.article_id, article.content_sha256)
@@ -288,12 +301,24 @@ class Wiretrace:
         Each entry of the result is the article's result or the domain error that rejected it.
         Storage failures are raised: then nothing of the batch was stored.
         """
+        prepared: list[IngestRequest | WiretraceError] = []
+        for request in requests:  # validation and analysis need no lock: concurrent streams overlap here
+            try:
+                validate_draft(request.draft, self.settings.max_text_chars)
+                if request.analysis is None:
+                    request = replace(request, analysis=self.analyse(request.draft.text))
+                prepared.append(request)
+            except WiretraceError as error:
+                prepared.append(error)
         with self._write_lock:
             view = _Overlay(self.storage)
             staged: list[tuple[str, IngestOutcome, tuple[Match, ...]] | Exception] = []
-            for request in requests:
+            for item in prepared:
+                if isinstance(item, WiretraceError):
+                    staged.append(item)
+                    continue
                 try:
-                    staged.append(self._stage(view, request))
+                    staged.append(self._stage(view, item))
                 except WiretraceError as error:
                     staged.append(error)
             self.storage.apply(view.changes)
@@ -301,7 +326,6 @@ class Wiretrace:
 
     def _stage(self, view: _Overlay, request: IngestRequest) -> tuple[str, IngestOutcome, tuple[Match, ...]]:
         draft = request.draft
-        validate_draft(draft, self.settings.max_text_chars)
         sha = content_sha256(draft.text)
         existing = view.article(draft.article_id)
         outcome = IngestOutcome.CREATED
@@ -317,7 +341,7 @@ class Wiretrace:
                 raise ArticleAlreadyExists(draft.article_id)
             self._delete_in(view, draft.article_id)
             outcome = IngestOutcome.REPLACED
-        analysis = self.analyse(draft.text)
+        analysis = request.analysis or self.analyse(draft.text)
         matches = self._match(view, analysis, exclude={draft.article_id})
         cluster_id = self._merge_clusters(view, [m.article_id for m in matches])
         article = Article(

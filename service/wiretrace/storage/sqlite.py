@@ -179,6 +179,23 @@ class SqliteStorage:
         self._documents.add(seq, np.frombuffer(document_keys, dtype=np.uint64))
         self._passages.add(seq, np.frombuffer(passage_keys, dtype=np.uint64))
 
+    @staticmethod
+    def read_articles(data_dir: str | Path, batch_size: int = 1000) -> Iterator[Article]:
+        """Stored articles in ingest order, read-only and whatever the index parameters (for reindexing)."""
+        path = Path(data_dir) / "wiretrace.sqlite3"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no wiretrace data here")
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            after = 0
+            while rows := connection.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch_size)
+            ).fetchall():
+                yield from (_article(row) for row in rows)
+                after = rows[-1][0]
+        finally:
+            connection.close()
+
     # -- writes ----------------------------------------------------------------------------------------
 
     def apply(self, changes: ChangeSet) -> None:

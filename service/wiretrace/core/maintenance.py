@@ -1,0 +1,299 @@
+"""Batch jobs on a whole index: consistency check, re-indexing, snapshots.
+
+They reuse the engine's use cases (``Wiretrace.ingest_batch``, ``Wiretrace.analyse``)
+so that a batch job indexes exactly as the service does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
+from wiretrace.core.engine import Analysis, IngestRequest, Wiretrace
+from wiretrace.core.errors import InvalidArgument
+from wiretrace.core.lineage import components
+from wiretrace.core.model import Article, ArticleDraft, MatchEdge
+from wiretrace.core.settings import IndexSettings
+from wiretrace.storage.base import ArticleRecord, ChangeSet
+
+SNAPSHOT_FORMAT = "wiretrace-snapshot"
+SNAPSHOT_VERSION = 1
+
+Progress = Callable[[int], None]
+
+
+# -- consistency ---------------------------------------------------------------------------------------
+
+
+def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
+    """Problems found (empty when the index, edges and clusters agree with the stored articles).
+
+    Checks: each article's stored signature and bucket keys are what its text gives now, and
+    its own buckets find it; every edge joins two stored articles; cluster labels are exactly
+    the connected components of the edges.
+    """
+    problems: list[str] = []
+    storage = engine.storage
+    labels: dict[str, str] = {}
+    ids: list[str] = []
+    for batch in _batches(storage.iter_articles(batch_size), batch_size):
+        records = storage.get_records(a.article_id for a in batch)
+        for article in batch:
+            ids.append(article.article_id)
+            labels[article.article_id] = article.cluster_id
+            record = records.get(article.article_id)
+            if record is None:
+                problems.append(f"{article.article_id}: listed but has no record")
+                continue
+            expected = engine.analyse(article.text)
+            if not np.array_equal(record.document_signature, expected.document_signature):
+                problems.append(f"{article.article_id}: stored signature differs from its text's")
+            if not np.array_equal(record.document_keys, expected.document_keys) or not np.array_equal(
+                record.passage_keys.reshape(-1), expected.passage_keys.reshape(-1)
+            ):
+                problems.append(f"{article.article_id}: stored bucket keys differ from its text's")
+            if article.article_id not in storage.candidates(record.document_keys, record.passage_keys):
+                problems.append(f"{article.article_id}: not found in its own LSH buckets")
+    known = set(ids)
+    edges: list[MatchEdge] = []
+    for chunk in _batches(iter(ids), batch_size):
+        edges.extend(storage.edges_of(chunk))
+    unique = {(e.query_id, e.matched_id): e for e in edges}
+    for query_id, matched_id in unique:
+        for end in (query_id, matched_id):
+            if end not in known:
+                problems.append(f"edge {query_id} -> {matched_id}: {end} is not stored")
+    for component in components(known, unique.values()):
+        component_labels = {labels[i] for i in component}
+        if len(component_labels) > 1:
+            problems.append(f"articles {sorted(component)[:5]} are connected but labelled {sorted(component_labels)}")
+    by_label: dict[str, set[str]] = {}
+    for article_id, label in labels.items():
+        by_label.setdefault(label, set()).add(article_id)
+    for label, members in by_label.items():
+        if len(components(members, unique.values())) > 1:
+            problems.append(f"cluster {label} holds articles that are not connected")
+    return problems
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+# -- re-indexing ---------------------------------------------------------------------------------------
+
+_worker_engine_settings: IndexSettings | None = None
+
+
+def _init_worker(settings: IndexSettings) -> None:
+    global _worker_engine_settings
+    _worker_engine_settings = settings
+
+
+def _analyse_in_worker(text: str) -> Analysis:
+    from wiretrace.core.engine import analyse_text
+
+    assert _worker_engine_settings is not None
+    return analyse_text(text, _worker_engine_settings)
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    read: int
+    ingested: int
+    skipped: int
+    rejected: list[tuple[str, str]]
+
+
+def reindex(
+    drafts: Iterable[ArticleDraft],
+    target: Wiretrace,
+    *,
+    checkpoint: Path | None = None,
+    workers: int = 0,
+    batch_size: int = 256,
+    progress: Progress | None = None,
+) -> ReindexReport:
+    """Ingest ``drafts`` (in order) into ``target``, analysing in ``workers`` processes.
+
+    Resumable: after each committed batch the number of drafts done is written to
+    ``checkpoint``; a rerun skips that many. Re-ingesting an article that is already
+    there is harmless (same id and content is a no-op), so a crash between commit and
+    checkpoint costs only repeated work.
+    """
+    done = _read_checkpoint(checkpoint)
+    workers = workers or (os.cpu_count() or 1)
+    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(target.settings,)) if workers > 1 else None
+    position = ingested = 0
+    rejected: list[tuple[str, str]] = []
+    try:
+        for batch in _batches(iter(drafts), batch_size):
+            start, position = position, position + len(batch)
+            todo = batch[max(0, done - start) :]
+            if todo:
+                analyses: list[Analysis | None] = (
+                    list(pool.map(_analyse_safely, [d.text for d in todo], chunksize=8))
+                    if pool is not None
+                    else [None] * len(todo)
+                )
+                requests = [IngestRequest(d, analysis=a) for d, a in zip(todo, analyses, strict=True)]
+                for draft, result in zip(todo, target.ingest_batch(requests), strict=True):
+                    if isinstance(result, Exception):
+                        rejected.append((draft.article_id, str(result)))
+                    else:
+                        ingested += 1
+                _write_checkpoint(checkpoint, position)
+            if progress:
+                progress(len(batch))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return ReindexReport(read=position, ingested=ingested, skipped=min(done, position), rejected=rejected)
+
+
+def _analyse_safely(text: str) -> Analysis | None:
+    """Analysis in a worker; None lets the engine analyse (and reject) invalid text itself."""
+    try:
+        return _analyse_in_worker(text)
+    except Exception:
+        return None
+
+
+def _read_checkpoint(path: Path | None) -> int:
+    if path is None or not path.exists():
+        return 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return int(data["done"])
+
+
+def _write_checkpoint(path: Path | None, done: int) -> None:
+    if path is None:
+        return
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps({"done": done, "time": datetime.now(UTC).isoformat()}), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def article_drafts(articles: Iterable[Article]) -> Iterator[ArticleDraft]:
+    for article in articles:
+        yield ArticleDraft(
+            article_id=article.article_id,
+            text=article.text,
+            title=article.title,
+            source=article.source,
+            url=article.url,
+            publish_time=article.publish_time,
+            language=article.language,
+        )
+
+
+# -- snapshots -----------------------------------------------------------------------------------------
+
+
+def export_snapshot(engine: Wiretrace, out: IO[str], batch_size: int = 500) -> int:
+    """Write the whole state as JSON lines (format in docs/snapshot.md); returns the article count."""
+    header = {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "created": datetime.now(UTC).isoformat(),
+        "identity": asdict(engine.identity),
+    }
+    out.write(json.dumps(header) + "\n")
+    count = 0
+    seen_edges: set[tuple[str, str]] = set()
+    for batch in _batches(engine.storage.iter_articles(batch_size), batch_size):
+        for article in batch:
+            out.write(json.dumps({"type": "article", **_article_dict(article)}, ensure_ascii=False) + "\n")
+            count += 1
+        for edge in engine.storage.edges_of(a.article_id for a in batch):
+            key = (edge.query_id, edge.matched_id)
+            if key in seen_edges:
+                continue
+            seen_edges.add(key)
+            line = {
+                "type": "edge",
+                "query_id": edge.query_id,
+                "matched_id": edge.matched_id,
+                "evidence": match_to_dict(edge.evidence),
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return count
+
+
+def _article_dict(article: Article) -> dict[str, Any]:
+    return {
+        "article_id": article.article_id,
+        "text": article.text,
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "language": article.language,
+        "publish_time_us": to_micros(article.publish_time),
+        "create_time_us": to_micros(article.create_time),
+        "content_sha256": article.content_sha256,
+        "cluster_id": article.cluster_id,
+    }
+
+
+def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) -> int:
+    """Restore a snapshot into an empty index: articles keep ids, times and clusters; edges
+    keep their evidence. Signatures and bucket keys are recomputed from the texts under the
+    engine's settings (so a snapshot also moves an index to new parameters, keeping old edges)."""
+    if engine.storage.stats().articles:
+        raise InvalidArgument("import needs an empty index")
+    header = json.loads(lines.readline() or "{}")
+    if header.get("format") != SNAPSHOT_FORMAT or header.get("version") != SNAPSHOT_VERSION:
+        raise InvalidArgument(f"not a {SNAPSHOT_FORMAT} version {SNAPSHOT_VERSION} file")
+    count = 0
+    changes = ChangeSet()
+    edges: list[MatchEdge] = []
+    for number, line in enumerate(lines, 2):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        if item.get("type") == "edge":
+            edges.append(MatchEdge(item["query_id"], item["matched_id"], match_from_dict(item["evidence"])))
+            continue
+        if item.get("type") != "article":
+            raise InvalidArgument(f"line {number}: unknown type {item.get('type')!r}")
+        article = Article(
+            article_id=item["article_id"],
+            text=item["text"],
+            title=item["title"],
+            source=item["source"],
+            url=item["url"],
+            publish_time=from_micros(item["publish_time_us"]),
+            language=item["language"],
+            create_time=from_micros(item["create_time_us"]) or datetime.now(UTC),
+            content_sha256=item["content_sha256"],
+            cluster_id=item["cluster_id"],
+            seq=0,
+        )
+        analysis = engine.analyse(article.text)
+        changes.records.append(
+            ArticleRecord(
+                article=article,
+                document_signature=analysis.document_signature,
+                document_keys=analysis.document_keys,
+                passage_keys=analysis.passage_keys,
+                passage_fingerprints=tuple(p.fingerprint for p in analysis.features.passages),
+            )
+        )
+        count += 1
+        if len(changes.records) >= batch_size:
+            engine.storage.apply(changes)
+            changes = ChangeSet()
+    changes.edges = edges  # after all articles, so both ends exist
+    engine.storage.apply(changes)
+    return count

@@ -1,0 +1,119 @@
+"""Consistency check, re-indexing (with resume) and snapshot round trip."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from wiretrace.core.engine import Wiretrace
+from wiretrace.core.errors import InvalidArgument
+from wiretrace.core.maintenance import (
+    article_drafts,
+    check_consistency,
+    export_snapshot,
+    import_snapshot,
+    reindex,
+)
+from wiretrace.core.model import ArticleDraft
+from wiretrace.core.settings import IndexSettings
+from wiretrace.storage.sqlite import SqliteStorage
+
+from seeds import MANIFEST, seed_drafts
+
+
+def _seeded(path: Path, settings: IndexSettings | None = None) -> Wiretrace:
+    engine = Wiretrace(SqliteStorage(path), settings)
+    for draft in seed_drafts():
+        engine.ingest(draft)
+    return engine
+
+
+def _state(engine: Wiretrace) -> dict[str, object]:
+    articles = list(engine.storage.iter_articles())
+    return {
+        "articles": [(a.article_id, a.content_sha256, a.publish_time, a.create_time) for a in articles],
+        "clusters": sorted(sorted(m.article_id for m in engine.cluster_of(a.article_id).members) for a in articles),
+        "matches": {
+            a.article_id: [m.article_id for m in engine.find_matches(article_id=a.article_id)] for a in articles
+        },
+    }
+
+
+def test_consistent_index_has_no_problems(tmp_path: Path) -> None:
+    engine = _seeded(tmp_path)
+    engine.delete("001")
+    assert check_consistency(engine) == []
+    engine.close()
+
+
+def test_check_finds_a_wrong_cluster_label_and_a_dangling_edge(tmp_path: Path) -> None:
+    _seeded(tmp_path).close()
+    with sqlite3.connect(tmp_path / "wiretrace.sqlite3") as db:
+        db.execute("UPDATE articles SET cluster_id = 'elsewhere' WHERE article_id = '003'")
+        db.execute("INSERT INTO edges VALUES ('ghost', '000', (SELECT evidence FROM edges LIMIT 1))")
+    engine = Wiretrace(SqliteStorage(tmp_path))
+    problems = check_consistency(engine)
+    assert any("connected but labelled" in p for p in problems)
+    assert any("ghost is not stored" in p for p in problems)
+    engine.close()
+
+
+def test_reindex_with_new_parameters_and_resume(tmp_path: Path) -> None:
+    source = _seeded(tmp_path / "old")
+    drafts = list(article_drafts(source.storage.iter_articles()))
+    source.close()
+    settings = IndexSettings(shingle_size=4)
+    checkpoint = tmp_path / "new" / "checkpoint.json"
+    target = Wiretrace(SqliteStorage(tmp_path / "new"), settings)
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt_after_two(count: int) -> None:
+        if count and target.storage.stats().articles >= 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        reindex(drafts, target, checkpoint=checkpoint, workers=1, batch_size=2, progress=interrupt_after_two)
+    assert json.loads(checkpoint.read_text())["done"] == 2
+    report = reindex(drafts, target, checkpoint=checkpoint, workers=2, batch_size=2)
+    assert (report.read, report.skipped, report.ingested, report.rejected) == (5, 2, 3, [])
+    assert target.stats().parameters["shingle_size"] == 4
+    assert {m.article_id for m in target.cluster_of("003").members} == {"000", "001", "003"}
+    assert check_consistency(target) == []
+    target.close()
+
+
+def test_reindex_rejects_bad_archive_lines_but_keeps_going(tmp_path: Path) -> None:
+    target = Wiretrace(SqliteStorage(tmp_path))
+    drafts = [*seed_drafts(), ArticleDraft("bad id", "some text"), ArticleDraft("empty", " ")]
+    report = reindex(drafts, target, workers=2, batch_size=3)
+    assert report.ingested == 5 and [r[0] for r in report.rejected] == ["bad id", "empty"]
+    target.close()
+
+
+def test_snapshot_round_trip(tmp_path: Path) -> None:
+    engine = _seeded(tmp_path / "a")
+    before = _state(engine)
+    buffer = io.StringIO()
+    assert export_snapshot(engine, buffer) == 5
+    engine.close()
+    header = json.loads(buffer.getvalue().splitlines()[0])
+    assert header["format"] == "wiretrace-snapshot" and header["version"] == 1
+    restored = Wiretrace(SqliteStorage(tmp_path / "b"))
+    assert import_snapshot(restored, io.StringIO(buffer.getvalue())) == 5
+    assert _state(restored) == before
+    assert check_consistency(restored) == []
+    with pytest.raises(InvalidArgument):
+        import_snapshot(restored, io.StringIO(buffer.getvalue()))
+    restored.close()
+
+
+def test_snapshot_rejects_other_files(tmp_path: Path) -> None:
+    engine = Wiretrace(SqliteStorage(tmp_path))
+    with pytest.raises(InvalidArgument):
+        import_snapshot(engine, io.StringIO(MANIFEST.read_text()))
+    engine.close()
