@@ -8,15 +8,16 @@ from hypothesis import strategies as st
 from wiretrace.core.features import (
     FeatureConfig,
     content_terms,
+    document_shingles,
     extract,
     shingle_hash,
     shingle_hashes,
     token_hashes,
 )
-from wiretrace.core.text import normalise, normalise_token, split_sentences, tokenize
+from wiretrace.core.text import normalise, normalise_token, split_sentences, tokenize, words
 
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
-words = st.lists(st.from_regex(r"[A-Za-z]{1,10}", fullmatch=True), min_size=1, max_size=40)
+word_lists = st.lists(st.from_regex(r"[A-Za-z]{1,10}", fullmatch=True), min_size=1, max_size=40)
 
 
 @given(texts)
@@ -27,11 +28,17 @@ def test_token_spans_point_into_the_text(text: str) -> None:
 
 
 @given(texts)
+def test_words_of_sentences_are_the_words_of_the_text(text: str) -> None:
+    assert [t.text for t in tokenize(text)] == words(text)
+    assert [w for s in split_sentences(text) for w in words(text, s.start, s.end)] == words(text)
+
+
+@given(texts)
 def test_normalise_is_idempotent(text: str) -> None:
     assert normalise(normalise(text)) == normalise(text)
 
 
-@given(words, st.sampled_from([" ", "  ", "\n", " - ", ", ", "\t"]))
+@given(word_lists, st.sampled_from([" ", "  ", "\n", " - ", ", ", "\t"]))
 def test_case_punctuation_and_whitespace_fold(word_list: list[str], separator: str) -> None:
     plain = " ".join(word_list)
     noisy = separator.join(w.upper() for w in word_list) + "!"
@@ -59,7 +66,7 @@ def test_sentence_split_keeps_quotes_and_lines() -> None:
     assert parts == ['He said "It is over."', "Then he left.", "New line here"]
 
 
-@given(words, st.integers(min_value=1, max_value=6))
+@given(word_lists, st.integers(min_value=1, max_value=6))
 def test_vectorised_shingles_equal_reference(word_list: list[str], size: int) -> None:
     tokens = tokenize(" ".join(word_list))
     vectorised = shingle_hashes(token_hashes(tokens), size)
@@ -69,8 +76,14 @@ def test_vectorised_shingles_equal_reference(word_list: list[str], size: int) ->
     assert vectorised.dtype == np.uint32
 
 
+@given(texts)
+def test_fast_document_shingles_equal_extract(text: str) -> None:
+    config = FeatureConfig()
+    assert np.array_equal(document_shingles(text, config), extract(text, config).shingles)
+
+
 def test_content_terms_drop_function_words_and_stem() -> None:
-    terms = content_terms(tokenize("The constitutional order has been mostly restored in all regions"))
+    terms = content_terms(words("The constitutional order has been mostly restored in all regions"))
     assert terms == ["constitut", "order", "most", "restor", "region"]
 
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import snowballstemmer
 import xxhash
 
-from wiretrace.core.text import Span, Token, split_sentences, tokenize
+from wiretrace.core.text import Span, Token, normalise_token, raw_tokens, split_sentences, words
 
 HashArray = npt.NDArray[np.uint32]
 
@@ -77,9 +77,28 @@ class TextFeatures:
     token_count: int
 
 
+_HASH_CACHE: dict[str, int] = {}
+_CACHE_LIMIT = 500_000
+
+
+def word_hash(word: str) -> int:
+    """xxh32 of the word's UTF-8 bytes, memoised (word frequencies are Zipfian)."""
+    cached = _HASH_CACHE.get(word)
+    if cached is None:
+        if len(_HASH_CACHE) >= _CACHE_LIMIT:
+            _HASH_CACHE.clear()
+        cached = _HASH_CACHE[word] = xxhash.xxh32_intdigest(word.encode())
+    return cached
+
+
+def word_hashes(word_list: list[str]) -> HashArray:
+    """xxh32 of each word."""
+    return np.fromiter(map(word_hash, word_list), dtype=np.uint32, count=len(word_list))
+
+
 def token_hashes(tokens: list[Token]) -> HashArray:
-    """xxh32 of each token's UTF-8 text."""
-    return np.fromiter((xxhash.xxh32_intdigest(t.text.encode()) for t in tokens), dtype=np.uint32, count=len(tokens))
+    """xxh32 of each token's text."""
+    return word_hashes([t.text for t in tokens])
 
 
 def shingle_hashes(hashes: HashArray, size: int) -> HashArray:
@@ -110,30 +129,59 @@ def shingle_hash(words: list[str]) -> int:
     return acc
 
 
-def content_terms(tokens: list[Token]) -> list[str]:
+_STEM_CACHE: dict[str, str] = {}
+
+
+def stem(word: str) -> str:
+    """Snowball English stem, memoised: word frequencies are Zipfian, so nearly every call is a hit."""
+    cached = _STEM_CACHE.get(word)
+    if cached is None:
+        if len(_STEM_CACHE) >= _CACHE_LIMIT:
+            _STEM_CACHE.clear()
+        cached = _STEM_CACHE[word] = _stemmer.stemWord(word)
+    return cached
+
+
+def content_terms(word_list: list[str]) -> list[str]:
     """Stemmed content words; numbers are kept as written after normalisation."""
-    words = [t.text for t in tokens if t.text not in STOPWORDS and (len(t.text) > 1 or t.text.isdigit())]
-    return _stemmer.stemWords(words)  # type: ignore[no-any-return]
+    return [stem(w) for w in word_list if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+_RAW_HASH_CACHE: dict[str, int | None] = {}
+
+
+def _raw_hash(raw: str) -> int | None:
+    """Hash of a raw token's normalised form (None when it normalises to nothing), memoised."""
+    if raw in _RAW_HASH_CACHE:
+        return _RAW_HASH_CACHE[raw]
+    if len(_RAW_HASH_CACHE) >= _CACHE_LIMIT:
+        _RAW_HASH_CACHE.clear()
+    normalised = normalise_token(raw)
+    hashed = _RAW_HASH_CACHE[raw] = word_hash(normalised) if normalised else None
+    return hashed
+
+
+def document_shingles(text: str, config: FeatureConfig) -> HashArray:
+    """The whole-text shingle set alone (what a document signature needs), equal to ``extract``'s.
+
+    One memoised look-up per raw token: no per-token normalising or hashing on the hot path.
+    """
+    hashes = [h for h in map(_raw_hash, raw_tokens(text)) if h is not None]
+    return shingle_hashes(np.array(hashes, dtype=np.uint32), config.shingle_size)
 
 
 def extract(text: str, config: FeatureConfig) -> TextFeatures:
     """Features of a whole text: its shingles and its sentences' content-word sets."""
-    tokens = tokenize(text)
-    shingles = shingle_hashes(token_hashes(tokens), config.shingle_size)
+    all_words: list[str] = []
     passages: list[PassageFeatures] = []
-    position = 0
     for span in split_sentences(text):
-        # Tokens are in text order; take this sentence's run without re-tokenising.
-        while position < len(tokens) and tokens[position].start < span.start:
-            position += 1
-        first = position
-        while position < len(tokens) and tokens[position].end <= span.end:
-            position += 1
-        sentence_tokens = tokens[first:position]
-        terms = set(content_terms(sentence_tokens))
+        sentence = words(text, span.start, span.end)
+        all_words.extend(sentence)
+        terms = set(content_terms(sentence))
         if len(terms) < config.min_passage_features:
             continue
-        features = np.unique(np.fromiter((xxhash.xxh32_intdigest(t.encode()) for t in terms), dtype=np.uint32))
-        fingerprint = xxhash.xxh64_intdigest(" ".join(t.text for t in sentence_tokens).encode())
+        features = np.unique(word_hashes(list(terms)))
+        fingerprint = xxhash.xxh64_intdigest(" ".join(sentence).encode())
         passages.append(PassageFeatures(span, features, fingerprint))
-    return TextFeatures(shingles, tuple(passages), len(tokens))
+    shingles = shingle_hashes(word_hashes(all_words), config.shingle_size)
+    return TextFeatures(shingles, tuple(passages), len(all_words))

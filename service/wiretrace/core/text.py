@@ -70,6 +70,21 @@ def tokenize(text: str, offset: int = 0) -> list[Token]:
     return tokens
 
 
+def words(text: str, start: int = 0, end: int | None = None) -> list[str]:
+    """Normalised tokens of ``text[start:end]`` without their spans (the fast path for shingling).
+
+    Tokens never straddle a sentence boundary, so the words of a whole text are the
+    words of its sentences, in order.
+    """
+    found = _TOKEN_RE.findall(text, start, len(text) if end is None else end)
+    return [n for n in map(normalise_token, found) if n]
+
+
+def raw_tokens(text: str) -> list[str]:
+    """Tokens of ``text`` as written (not normalised): for callers that memoise per raw token."""
+    return _TOKEN_RE.findall(text)  # type: ignore[no-any-return]
+
+
 def split_sentences(text: str) -> list[Span]:
     """Sentence spans, trimmed of surrounding white space; empty ones are dropped."""
     spans: list[Span] = []
