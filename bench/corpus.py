@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "wmt21" / "references"
-FALLBACK = ["the", "government", "said", "on", "friday", "that", "police", "officers", "were", "deployed", "after", "protests", "in", "the", "capital", "president", "minister", "reported", "people", "killed", "injured", "according", "to", "officials", "city", "region", "country", "troops", "security", "forces", "agency", "statement", "television", "news", "market", "prices", "fuel", "economy", "election"]
+FALLBACK = (
+    "the government said on friday that police officers were deployed after protests in the capital "
+    "president minister reported people killed injured according to officials city region country "
+    "troops security forces agency statement television news market prices fuel economy election"
+).split()
 
 
 @dataclass(frozen=True, slots=True)

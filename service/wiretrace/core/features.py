@@ -38,7 +38,7 @@ STOPWORDS = frozenset(
     them themselves then there these they this those through to too under until up very was we were what when where
     which while who whom why will with would you your yours yourself yourselves also s t d ll m re ve said says say
     told according mr mrs ms
-    """.split()  # noqa: SIM905
+    """.split()
 )
 
 _stemmer = snowballstemmer.stemmer("english")
