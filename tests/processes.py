@@ -47,13 +47,24 @@ def run_cli(*args: str, check: bool = True, timeout: float = 120) -> subprocess.
 class ServerProcess:
     """`wiretrace serve` in a child process; waits until health says SERVING."""
 
-    def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, *extra: str, port: int | None = None, log_args: bool = False) -> None:
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"server-{self.port}.log"
         self._log_file = self.log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "wiretrace.cli", "serve", "--listen", self.address, "--data", str(data_dir), *extra],
+            [
+                sys.executable,
+                "-m",
+                "wiretrace.cli",
+                *(["--log-level", "INFO", "--log-format", "json"] if log_args else []),
+                "serve",
+                "--listen",
+                self.address,
+                "--data",
+                str(data_dir),
+                *extra,
+            ],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env=cli_env(),
