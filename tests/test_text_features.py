@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from wiretrace.core.features import (
     FeatureConfig,
     content_terms,
+    document_hashes,
     document_shingles,
     extract,
     shingle_hash,
@@ -15,6 +16,7 @@ from wiretrace.core.features import (
     token_hashes,
 )
 from wiretrace.core.text import normalise, normalise_token, split_sentences, tokenize, words
+from wiretrace.core.tokenhash import ascii_token_hashes, word_hash
 
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
 word_lists = st.lists(st.from_regex(r"[A-Za-z]{1,10}", fullmatch=True), min_size=1, max_size=40)
@@ -74,6 +76,17 @@ def test_vectorised_shingles_equal_reference(word_list: list[str], size: int) ->
     reference = {shingle_hash([t.text for t in tokens[i : i + effective]]) for i in range(len(tokens) - effective + 1)}
     assert set(vectorised.tolist()) == reference
     assert vectorised.dtype == np.uint32
+
+
+ascii_texts = st.text(alphabet=st.sampled_from("aZ09.,'’ _-\n“”\u00a0é"), max_size=80)
+
+
+@given(st.one_of(texts, ascii_texts))
+def test_vectorised_token_hashes_equal_word_by_word(text: str) -> None:
+    fast = ascii_token_hashes(text)
+    expected = [word_hash(w) for w in words(text)]
+    assert fast is None or fast.tolist() == expected
+    assert document_hashes(text).tolist() == expected
 
 
 @given(texts)

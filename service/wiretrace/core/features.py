@@ -16,7 +16,8 @@ import numpy.typing as npt
 import snowballstemmer
 import xxhash
 
-from wiretrace.core.text import Span, Token, normalise_token, raw_tokens, split_sentences, words
+from wiretrace.core import tokenhash
+from wiretrace.core.text import Span, Token, split_sentences, words
 
 HashArray = npt.NDArray[np.uint32]
 
@@ -82,26 +83,32 @@ _CACHE_LIMIT = 500_000
 
 
 def word_hash(word: str) -> int:
-    """xxh32 of the word's UTF-8 bytes, memoised (word frequencies are Zipfian)."""
+    """:func:`wiretrace.core.tokenhash.word_hash`, memoised (word frequencies are Zipfian)."""
     cached = _HASH_CACHE.get(word)
     if cached is None:
         if len(_HASH_CACHE) >= _CACHE_LIMIT:
             _HASH_CACHE.clear()
-        cached = _HASH_CACHE[word] = xxhash.xxh32_intdigest(word.encode())
+        cached = _HASH_CACHE[word] = tokenhash.word_hash(word)
     return cached
 
 
 def word_hashes(word_list: list[str]) -> HashArray:
-    """xxh32 of each word."""
+    """The hash of each word."""
     return np.fromiter(map(word_hash, word_list), dtype=np.uint32, count=len(word_list))
 
 
 def token_hashes(tokens: list[Token]) -> HashArray:
-    """xxh32 of each token's text."""
+    """The hash of each token's text."""
     return word_hashes([t.text for t in tokens])
 
 
-def shingle_hashes(hashes: HashArray, size: int) -> HashArray:
+def document_hashes(text: str) -> HashArray:
+    """Hashes of all tokens of a text, in order: vectorised when it can be, else word by word."""
+    fast = tokenhash.ascii_token_hashes(text)
+    return fast if fast is not None else word_hashes(words(text))
+
+
+def shingle_hashes(hashes: HashArray, size: int, *, unique: bool = True) -> HashArray:
     """Distinct hashes of all word ``size``-shingles, from per-token hashes.
 
     Vectorised over positions; equal to :func:`shingle_hash` of each window. A
@@ -113,17 +120,18 @@ def shingle_hashes(hashes: HashArray, size: int) -> HashArray:
     count = hashes.size - size + 1
     acc = np.full(count, np.uint32(size), dtype=np.uint32)
     for offset in range(size):
-        acc = (acc ^ hashes[offset : offset + count]) * _GOLDEN
+        acc ^= hashes[offset : offset + count]
+        acc *= _GOLDEN
         acc = (acc << np.uint32(13)) | (acc >> np.uint32(19))
-        acc = acc * _MIX
-    return np.unique(acc)
+        acc *= _MIX
+    return np.unique(acc) if unique else acc
 
 
 def shingle_hash(words: list[str]) -> int:
     """Reference (scalar) hash of one shingle; usable as a datasketch ``hashfunc`` input."""
     acc = len(words)
     for word in words:
-        acc = ((acc ^ xxhash.xxh32_intdigest(word.encode())) * 0x9E3779B1) & 0xFFFFFFFF
+        acc = ((acc ^ word_hash(word)) * 0x9E3779B1) & 0xFFFFFFFF
         acc = ((acc << 13) | (acc >> 19)) & 0xFFFFFFFF
         acc = (acc * 0x85EBCA77) & 0xFFFFFFFF
     return acc
@@ -147,27 +155,12 @@ def content_terms(word_list: list[str]) -> list[str]:
     return [stem(w) for w in word_list if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
-_RAW_HASH_CACHE: dict[str, int | None] = {}
-
-
-def _raw_hash(raw: str) -> int | None:
-    """Hash of a raw token's normalised form (None when it normalises to nothing), memoised."""
-    if raw in _RAW_HASH_CACHE:
-        return _RAW_HASH_CACHE[raw]
-    if len(_RAW_HASH_CACHE) >= _CACHE_LIMIT:
-        _RAW_HASH_CACHE.clear()
-    normalised = normalise_token(raw)
-    hashed = _RAW_HASH_CACHE[raw] = word_hash(normalised) if normalised else None
-    return hashed
-
-
-def document_shingles(text: str, config: FeatureConfig) -> HashArray:
+def document_shingles(text: str, config: FeatureConfig, *, unique: bool = True) -> HashArray:
     """The whole-text shingle set alone (what a document signature needs), equal to ``extract``'s.
 
-    One memoised look-up per raw token: no per-token normalising or hashing on the hot path.
+    ``unique=False`` skips de-duplication, which a MinHash does not need.
     """
-    hashes = [h for h in map(_raw_hash, raw_tokens(text)) if h is not None]
-    return shingle_hashes(np.array(hashes, dtype=np.uint32), config.shingle_size)
+    return shingle_hashes(document_hashes(text), config.shingle_size, unique=unique)
 
 
 def extract(text: str, config: FeatureConfig) -> TextFeatures:
@@ -183,5 +176,5 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
         features = np.unique(word_hashes(list(terms)))
         fingerprint = xxhash.xxh64_intdigest(" ".join(sentence).encode())
         passages.append(PassageFeatures(span, features, fingerprint))
-    shingles = shingle_hashes(word_hashes(all_words), config.shingle_size)
+    shingles = shingle_hashes(document_hashes(text), config.shingle_size)
     return TextFeatures(shingles, tuple(passages), len(all_words))

@@ -80,11 +80,6 @@ def words(text: str, start: int = 0, end: int | None = None) -> list[str]:
     return [n for n in map(normalise_token, found) if n]
 
 
-def raw_tokens(text: str) -> list[str]:
-    """Tokens of ``text`` as written (not normalised): for callers that memoise per raw token."""
-    return _TOKEN_RE.findall(text)  # type: ignore[no-any-return]
-
-
 def split_sentences(text: str) -> list[Span]:
     """Sentence spans, trimmed of surrounding white space; empty ones are dropped."""
     spans: list[Span] = []
