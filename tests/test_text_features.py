@@ -11,6 +11,7 @@ from wiretrace.core.features import (
     document_hashes,
     document_shingles,
     extract,
+    extract_word_by_word,
     shingle_hash,
     shingle_hashes,
     token_hashes,
@@ -87,6 +88,22 @@ def test_vectorised_token_hashes_equal_word_by_word(text: str) -> None:
     expected = [word_hash(w) for w in words(text)]
     assert fast is None or fast.tolist() == expected
     assert document_hashes(text).tolist() == expected
+
+
+sentences = st.lists(
+    st.text(alphabet=st.sampled_from("abcdeXYZ019 ,.'’!?\n“”-é"), min_size=1, max_size=40), max_size=12
+).map(" ".join)
+
+
+@given(st.one_of(texts, ascii_texts, sentences), st.integers(min_value=1, max_value=6))
+def test_vectorised_extract_equals_word_by_word(text: str, min_features: int) -> None:
+    config = FeatureConfig(shingle_size=3, min_passage_features=min_features)
+    fast, reference = extract(text, config), extract_word_by_word(text, config)
+    assert np.array_equal(fast.shingles, reference.shingles)
+    assert fast.token_count == reference.token_count
+    assert [(p.span, p.features.tolist(), p.fingerprint) for p in fast.passages] == [
+        (p.span, p.features.tolist(), p.fingerprint) for p in reference.passages
+    ]
 
 
 @given(texts)

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import snowballstemmer
-import xxhash
 
 from wiretrace.core import tokenhash
-from wiretrace.core.text import Span, Token, split_sentences, words
+from wiretrace.core.text import Span, Token, normalise_token, split_sentences, words
 
 HashArray = npt.NDArray[np.uint32]
 
@@ -164,17 +163,69 @@ def document_shingles(text: str, config: FeatureConfig, *, unique: bool = True) 
 
 
 def extract(text: str, config: FeatureConfig) -> TextFeatures:
-    """Features of a whole text: its shingles and its sentences' content-word sets."""
-    all_words: list[str] = []
+    """Features of a whole text: its shingles and its sentences' content-word sets.
+
+    Vectorised over all tokens when the text allows (see :mod:`wiretrace.core.tokenhash`);
+    :func:`extract_word_by_word` is the reference it must equal.
+    """
+    spans = split_sentences(text)
+    tokens = tokenhash.ascii_tokens(text)
+    if tokens is None:
+        return extract_word_by_word(text, config, spans)
+    shingles = shingle_hashes(tokens.hashes, config.shingle_size)
+    if not spans or tokens.hashes.size == 0:
+        return TextFeatures(shingles, (), int(tokens.hashes.size))
+    sentence = np.searchsorted(np.array([span.start for span in spans]), tokens.starts, side="right") - 1
+    fingerprints = tokenhash.sequence_fingerprints(tokens.hashes, sentence, len(spans))
+    terms = _term_hashes(text, tokens)
+    content = terms >= 0
+    keys = np.unique((sentence[content].astype(np.uint64) << np.uint64(32)) | terms[content].astype(np.uint64))
+    owner = (keys >> np.uint64(32)).astype(np.int64)
+    features = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    counts = np.bincount(owner, minlength=len(spans))
+    bounds = np.concatenate(([0], np.cumsum(counts)))
+    passages = tuple(
+        PassageFeatures(spans[i], features[bounds[i] : bounds[i + 1]], int(fingerprints[i]))
+        for i in np.flatnonzero(counts >= config.min_passage_features).tolist()
+    )
+    return TextFeatures(shingles, passages, int(tokens.hashes.size))
+
+
+# Token hash -> hash of its stemmed content word, or -1 for function words (memoised).
+_TERM_CACHE: dict[int, int] = {}
+
+
+def _term(word: str) -> int:
+    if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+        return -1
+    return word_hash(stem(word))
+
+
+def _term_hashes(text: str, tokens: tokenhash.TokenHashes) -> npt.NDArray[np.int64]:
+    keys = tokens.hashes.tolist()
+    found = list(map(_TERM_CACHE.get, keys))
+    if None in found:
+        if len(_TERM_CACHE) >= _CACHE_LIMIT:
+            _TERM_CACHE.clear()
+        for position, value in enumerate(found):
+            if value is None:
+                word = normalise_token(text[tokens.starts[position] : tokens.ends[position]])
+                found[position] = _TERM_CACHE[keys[position]] = _term(word)
+    return np.array(found, dtype=np.int64)
+
+
+def extract_word_by_word(text: str, config: FeatureConfig, spans: list[Span] | None = None) -> TextFeatures:
+    """The reference implementation of :func:`extract`, one word at a time (any script)."""
+    all_hashes: list[int] = []
     passages: list[PassageFeatures] = []
-    for span in split_sentences(text):
+    for span in split_sentences(text) if spans is None else spans:
         sentence = words(text, span.start, span.end)
-        all_words.extend(sentence)
-        terms = set(content_terms(sentence))
+        hashes = [word_hash(w) for w in sentence]
+        all_hashes.extend(hashes)
+        terms = {t for t in map(_term, sentence) if t >= 0}
         if len(terms) < config.min_passage_features:
             continue
-        features = np.unique(word_hashes(list(terms)))
-        fingerprint = xxhash.xxh64_intdigest(" ".join(sentence).encode())
-        passages.append(PassageFeatures(span, features, fingerprint))
-    shingles = shingle_hashes(document_hashes(text), config.shingle_size)
-    return TextFeatures(shingles, tuple(passages), len(all_words))
+        features = np.unique(np.array(sorted(terms), dtype=np.uint32))
+        passages.append(PassageFeatures(span, features, tokenhash.sequence_fingerprint(hashes)))
+    shingles = shingle_hashes(np.array(all_hashes, dtype=np.uint32), config.shingle_size)
+    return TextFeatures(shingles, tuple(passages), len(all_hashes))

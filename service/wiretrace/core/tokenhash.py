@@ -15,6 +15,8 @@ MurmurHash3 avalanche, so that it can be computed for many tokens at once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -97,14 +99,29 @@ def _power_table(length: int) -> npt.NDArray[np.uint32]:
     return _powers
 
 
+@dataclass(frozen=True, slots=True)
+class TokenHashes:
+    """Hashes of a text's tokens with their [start, end) offsets in the text."""
+
+    hashes: HashArray
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+
+
 def ascii_token_hashes(text: str) -> HashArray | None:
     """Hashes of the text's tokens, or None when its word characters are not all ASCII."""
+    found = ascii_tokens(text)
+    return None if found is None else found.hashes
+
+
+def ascii_tokens(text: str) -> TokenHashes | None:
+    """Tokens of the text, hashed and located, or None when its word characters are not all ASCII."""
     folded = text.translate(_FOLD) if not text.isascii() else text
     if not folded.isascii():
         return None
     raw = np.frombuffer(folded.encode("ascii"), dtype=np.uint8)
     if raw.size == 0:
-        return np.empty(0, dtype=np.uint32)
+        return _EMPTY
     padded = np.concatenate(([0], raw, [0])).astype(np.uint8)
     word = _WORD[padded]
     # A joiner belongs to a token when word characters stand on both sides of it.
@@ -113,7 +130,7 @@ def ascii_token_hashes(text: str) -> HashArray | None:
     starts = np.flatnonzero(inside[1:] & ~inside[:-1]) + 1
     ends = np.flatnonzero(inside[:-1] & ~inside[1:]) + 1  # exclusive, in padded coordinates
     if starts.size == 0:
-        return np.empty(0, dtype=np.uint32)
+        return _EMPTY
     token_of = np.cumsum(np.diff(inside.astype(np.int8), prepend=np.int8(0)) == 1) - 1
     keep = inside & (padded != _APOSTROPHE)
     # Thousands separators ("3,000" -> "3000"): in a token starting with a digit, a joiner
@@ -144,4 +161,47 @@ def ascii_token_hashes(text: str) -> HashArray | None:
     terms = _LOWER[padded[kept]] * powers[exponent]
     sums = np.add.reduceat(terms, first) if kept.size else np.empty(0, dtype=np.uint32)
     hashes = _fmix32(sums.astype(np.uint32) + lengths.astype(np.uint32) * np.uint32(_LENGTH_MIX))
-    return hashes.astype(np.uint32)
+    return TokenHashes(hashes.astype(np.uint32), (starts - 1).astype(np.int64), (ends - 1).astype(np.int64))
+
+
+_EMPTY = TokenHashes(np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+_SEQUENCE_BASE = 0x100000001B3  # FNV-1a 64-bit prime, odd
+_MASK64 = (1 << 64) - 1
+
+
+def sequence_fingerprint(hashes: list[int]) -> int:
+    """64-bit fingerprint of a token-hash sequence (exact wording of a passage)."""
+    acc = 0
+    for value in hashes:
+        acc = (acc * _SEQUENCE_BASE + value + 1) & _MASK64
+    return (acc ^ (len(hashes) * 0x9E3779B97F4A7C15)) & _MASK64
+
+
+def sequence_fingerprints(hashes: HashArray, group: npt.NDArray[np.int64], groups: int) -> npt.NDArray[np.uint64]:
+    """:func:`sequence_fingerprint` of each group's hashes (``group`` sorted, one id per token)."""
+    counts = np.bincount(group, minlength=groups).astype(np.int64)
+    result = np.zeros(groups, dtype=np.uint64)
+    if hashes.size == 0:
+        return result ^ (counts.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    exponent = counts[group] - 1 - (np.arange(hashes.size) - first[group])
+    powers = _power_table64(int(counts.max()))
+    terms = (hashes.astype(np.uint64) + np.uint64(1)) * powers[exponent]
+    present = counts > 0
+    result[present] = np.add.reduceat(terms, first[present])
+    return result ^ (counts.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+
+
+_powers64 = np.ones(1, dtype=np.uint64)
+
+
+def _power_table64(length: int) -> npt.NDArray[np.uint64]:
+    global _powers64
+    if _powers64.size < length:
+        table = np.empty(max(length, 2 * _powers64.size), dtype=np.uint64)
+        table[0] = 1
+        for index in range(1, table.size):
+            table[index] = (int(table[index - 1]) * _SEQUENCE_BASE) & _MASK64
+        _powers64 = table
+    return _powers64
