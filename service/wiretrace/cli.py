@@ -389,8 +389,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 print(f"wiretrace demo: embedded server on 127.0.0.1:{running.port}, data in {data}\n")
                 cluster_ids: list[str] = []
                 for item in client.ingest_many(_inputs(iter(drafts), False)):
-                    if item.error is not None:
-                        print(f"{item.article_id}: rejected: {item.error.message}")
+                    if item.result is None:
+                        print(f"{item.article_id}: rejected: {item.error}")
                         continue
                     result = item.result
                     article = result.article

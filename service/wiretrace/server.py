@@ -13,6 +13,7 @@ import threading
 from concurrent import futures
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -61,7 +62,7 @@ def create_server(settings: ServerSettings, engine: Wiretrace | None = None) -> 
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.so_reuseport", 0),
     ]
-    interceptors: list[grpc.ServerInterceptor] = [ObservabilityInterceptor()]
+    interceptors: list[grpc.ServerInterceptor[Any, Any]] = [ObservabilityInterceptor()]
     if settings.auth_token_file is not None:
         interceptors.append(BearerTokenInterceptor(read_tokens(settings.auth_token_file)))
     server = grpc.server(

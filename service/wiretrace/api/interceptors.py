@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -23,6 +23,11 @@ OPEN_METHODS_PREFIX = "/grpc.health.v1.Health/"
 
 Behavior = Callable[..., Any]
 
+if TYPE_CHECKING:
+    _Interceptor = grpc.ServerInterceptor[Any, Any]
+else:  # not subscriptable at run time
+    _Interceptor = grpc.ServerInterceptor
+
 
 def _code_of(context: grpc.ServicerContext, error: BaseException | None) -> grpc.StatusCode:
     code = getattr(context, "code", lambda: None)()
@@ -31,7 +36,9 @@ def _code_of(context: grpc.ServicerContext, error: BaseException | None) -> grpc
     return grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN
 
 
-def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, bool], Behavior]) -> grpc.RpcMethodHandler:
+def _wrap(
+    handler: grpc.RpcMethodHandler[Any, Any], around: Callable[[Behavior, bool], Behavior]
+) -> grpc.RpcMethodHandler[Any, Any]:
     """The same handler with each behaviour wrapped; streaming responses stay streaming."""
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
@@ -45,19 +52,20 @@ def _wrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, bool], Beh
         return grpc.stream_unary_rpc_method_handler(
             around(handler.stream_unary, False), handler.request_deserializer, handler.response_serializer
         )
+    assert handler.stream_stream is not None
     return grpc.stream_stream_rpc_method_handler(
         around(handler.stream_stream, True), handler.request_deserializer, handler.response_serializer
     )
 
 
-class ObservabilityInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class ObservabilityInterceptor(_Interceptor):
     """Gives every call a request id (from ``x-request-id`` or new), logs it, counts it and times it."""
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
@@ -124,7 +132,7 @@ def read_tokens(path: str | Path) -> list[bytes]:
     return found
 
 
-class BearerTokenInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class BearerTokenInterceptor(_Interceptor):
     """Requires ``authorization: Bearer <token>`` on every method but health checks."""
 
     def __init__(self, tokens: Iterable[bytes]) -> None:
@@ -142,9 +150,9 @@ class BearerTokenInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         if handler_call_details.method.startswith(OPEN_METHODS_PREFIX):
             return continuation(handler_call_details)
         metadata = dict(handler_call_details.invocation_metadata or ())

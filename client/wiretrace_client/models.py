@@ -1,0 +1,123 @@
+"""What the client returns: plain dataclasses, never protobufs. ``to_dict`` gives
+JSON-ready documents in which every article is referred to by ``article_id``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
+
+
+class _Document:
+    def to_dict(self) -> dict[str, Any]:
+        return _json(asdict(self))  # type: ignore[call-overload, no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInput(_Document):
+    """An article to ingest."""
+
+    article_id: str
+    text: str
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    publish_time: datetime | None = None
+    language: str = ""
+    replace_existing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Article(_Document):
+    article_id: str
+    text: str
+    title: str
+    source: str
+    url: str
+    publish_time: datetime | None
+    language: str
+    create_time: datetime | None
+    cluster_id: str
+    content_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class SharedPassage(_Document):
+    """Offsets are code points into each text, [start, end)."""
+
+    query_start: int
+    query_end: int
+    matched_start: int
+    matched_end: int
+    kind: str  # "verbatim" or "variant"
+    score: float
+    query_text: str
+    matched_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match(_Document):
+    article_id: str
+    kind: str  # "near_duplicate" or "reused_passage"
+    score: float
+    estimated_jaccard: float
+    jaccard: float
+    query_containment: float
+    matched_containment: float
+    passages: list[SharedPassage] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterMember(_Document):
+    article_id: str
+    title: str
+    source: str
+    publish_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEdge(_Document):
+    """``child_id`` derives from ``parent_id``; passages have the child as query side."""
+
+    parent_id: str
+    child_id: str
+    kind: str
+    score: float
+    passages: list[SharedPassage]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster(_Document):
+    cluster_id: str
+    root_id: str
+    members: list[ClusterMember]
+    edges: list[LineageEdge]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult(_Document):
+    article: Article
+    outcome: str  # "created", "unchanged" or "replaced"
+    matches: list[Match]
+    cluster: Cluster
+
+
+@dataclass(frozen=True, slots=True)
+class Stats(_Document):
+    articles: int
+    clusters: int
+    passages: int
+    edges: int
+    storage: str
+    index: dict[str, float | int | str]
