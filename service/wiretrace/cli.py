@@ -373,6 +373,26 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Match quality on labelled corpora (../shared/eval), with the service's own code."""
+    from wiretrace.evaluation import EVALUATIONS, evaluate
+
+    root = Path(args.dataset_dir)
+    names = args.only or [n for n in EVALUATIONS if (root / n).is_dir() or root.name == n]
+    if not names:
+        print(f"wiretrace eval: no dataset folders ({', '.join(EVALUATIONS)}) in {root}", file=sys.stderr)
+        return 2
+    results = evaluate(root, names, _index_settings(args))
+    if args.json:
+        _print_json([{"dataset": s.dataset, "seconds": round(t, 1), **s.metrics} for s, t in results])
+        return 0
+    for scores, seconds in results:
+        print(f"{scores.dataset} ({seconds:.1f} s)")
+        for name, value in scores.metrics.items():
+            print(f"  {name:32} {value}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """An embedded server on a temporary directory, the seeds ingested, and what matched what."""
     from wiretrace_client import Client
@@ -518,6 +538,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--data", default=env("DATA", DEFAULT_DATA))
     _add_index_flags(restore)
     restore.set_defaults(handler=cmd_import)
+
+    evaluation = commands.add_parser("eval", help="match quality on labelled corpora (e.g. ../shared/eval)")
+    evaluation.add_argument("dataset_dir", metavar="DATASET_DIR")
+    evaluation.add_argument("--only", nargs="+", choices=("clough-stevenson", "msrp", "wmt21"))
+    evaluation.add_argument("--json", action="store_true")
+    _add_index_flags(evaluation)
+    evaluation.set_defaults(handler=cmd_eval)
 
     demo = commands.add_parser("demo", help="embedded server + the seed articles: what matched what")
     demo.add_argument("--seeds", help="folder with the seed articles (default: ./seeds)")

@@ -10,8 +10,9 @@ from wiretrace.core.model import ArticleDraft
 
 ARTICLE_ID_MAX = 128
 ARTICLE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-# C0/C1 control characters other than tab, newline and carriage return, and lone surrogates.
-_FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 control characters other than tab, newline and carriage return, DEL, and lone surrogates: binary
+# garbage. C1 controls (U+0080-U+009F) are left alone: they are common mojibake in real feeds.
+_FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _FIELD_LIMITS = {"title": 2_000, "source": 256, "url": 4_096}
 EARLIEST_PUBLISH_TIME = datetime(1800, 1, 1, tzinfo=UTC)

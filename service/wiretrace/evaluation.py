@@ -1,0 +1,280 @@
+"""`wiretrace eval`: match quality of the real service code on labelled public corpora.
+
+Each dataset runs through the engine as the service would (articles ingested into a
+temporary embedded index, matches and clusters read back), then is scored against its
+gold labels. Datasets (see ../shared/eval/README.md):
+
+- clough-stevenson: answers derived from a source (cut/light/heavy) vs written independently (non).
+- msrp: sentence pairs from different outlets, paraphrase or not (pairwise decision).
+- wmt21 sentence level (de-en, cs-en): two independent human translations of each line must be
+  linked; different lines must not be merged.
+- wmt21 article level (ja-en, is-en): lines joined per article; the reference and machine
+  translations of one article must form one cluster.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wiretrace.core.engine import IngestRequest, Wiretrace
+from wiretrace.core.matching import verify
+from wiretrace.core.model import ArticleDraft
+from wiretrace.core.settings import IndexSettings
+from wiretrace.storage.sqlite import SqliteStorage
+
+
+@dataclass
+class Scores:
+    """One evaluation's figures, in the order they are printed."""
+
+    dataset: str
+    metrics: dict[str, float | int | str] = field(default_factory=dict)
+
+    def add(self, name: str, value: float | int | str) -> None:
+        self.metrics[name] = round(value, 4) if isinstance(value, float) else value
+
+
+def prf(true_positive: int, false_positive: int, false_negative: int) -> tuple[float, float, float]:
+    precision = true_positive / (true_positive + false_positive) if true_positive + false_positive else 0.0
+    recall = true_positive / (true_positive + false_negative) if true_positive + false_negative else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def adjusted_rand_index(gold: list[str], predicted: list[str]) -> float:
+    """ARI of two labellings of the same items."""
+
+    def pairs(count: int) -> float:
+        return count * (count - 1) / 2
+
+    contingency = Counter(zip(gold, predicted, strict=True))
+    index = sum(pairs(c) for c in contingency.values())
+    gold_sum = sum(pairs(c) for c in Counter(gold).values())
+    predicted_sum = sum(pairs(c) for c in Counter(predicted).values())
+    expected = gold_sum * predicted_sum / pairs(len(gold)) if len(gold) > 1 else 0.0
+    maximum = (gold_sum + predicted_sum) / 2
+    return (index - expected) / (maximum - expected) if maximum != expected else 1.0
+
+
+def pairwise(gold: dict[str, str], predicted: dict[str, str]) -> tuple[int, int, int]:
+    """(tp, fp, fn) over item pairs: same gold group vs same predicted cluster."""
+    by_cluster: defaultdict[str, list[str]] = defaultdict(list)
+    for item, cluster in predicted.items():
+        by_cluster[cluster].append(item)
+    true_positive = false_positive = 0
+    for members in by_cluster.values():
+        for first, second in itertools.combinations(members, 2):
+            if gold[first] == gold[second]:
+                true_positive += 1
+            else:
+                false_positive += 1
+    gold_pairs = sum(c * (c - 1) // 2 for c in Counter(gold.values()).values())
+    return true_positive, false_positive, gold_pairs - true_positive
+
+
+def _engine(directory: str, settings: IndexSettings) -> Wiretrace:
+    return Wiretrace(SqliteStorage(directory), settings)
+
+
+def _ingest(engine: Wiretrace, drafts: Iterable[ArticleDraft], batch: int = 256) -> None:
+    pending: list[IngestRequest] = []
+    for draft in drafts:
+        pending.append(IngestRequest(draft))
+        if len(pending) >= batch:
+            _check(engine.ingest_batch(pending))
+            pending = []
+    if pending:
+        _check(engine.ingest_batch(pending))
+
+
+def _check(results: list[object]) -> None:
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+
+
+def clough_stevenson(folder: Path, settings: IndexSettings) -> Scores:
+    scores = Scores("clough-stevenson")
+    texts = folder / "texts"
+    with open(folder / "file_information.csv", encoding="utf-8") as rows:
+        labels = [(row["File"], row["Task"], row["Category"]) for row in csv.DictReader(rows)]
+    with tempfile.TemporaryDirectory() as directory:
+        engine = _engine(directory, settings)
+        _ingest(
+            engine,
+            (ArticleDraft(f"orig_task{t}", _read_text(texts / f"orig_task{t}.txt")) for t in "abcde"),
+        )
+        found: dict[str, bool] = {}
+        top_right = 0
+        for name, task, category in labels:
+            if category == "orig":
+                continue
+            text = _read_text(texts / name)
+            matches = engine.find_matches(text=text)
+            source = f"orig_task{task}"
+            found[name] = any(m.article_id == source for m in matches)
+            top_right += bool(matches) and matches[0].article_id == source
+        engine.close()
+    answers = [(n, c) for n, _, c in labels if c != "orig"]
+    true_positive = sum(1 for n, c in answers if c != "non" and found[n])
+    false_positive = sum(1 for n, c in answers if c == "non" and found[n])
+    false_negative = sum(1 for n, c in answers if c != "non" and not found[n])
+    precision, recall, f1 = prf(true_positive, false_positive, false_negative)
+    scores.add("precision", precision)
+    scores.add("recall", recall)
+    scores.add("f1", f1)
+    for category in ("cut", "light", "heavy", "non"):
+        names = [n for n, c in answers if c == category]
+        scores.add(f"{category}_found", f"{sum(found[n] for n in names)}/{len(names)}")
+    scores.add("top_match_is_source", f"{top_right}/{sum(1 for _, c in answers if c != 'non')}")
+    return scores
+
+
+def msrp(folder: Path, settings: IndexSettings) -> Scores:
+    scores = Scores("msrp-train")
+    with tempfile.TemporaryDirectory() as directory:
+        engine = _engine(directory, settings)
+        outcomes: list[tuple[int, bool, float]] = []
+        with open(folder / "msr_paraphrase_train.txt", encoding="utf-8-sig") as lines:
+            for row in csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE):
+                if row[0] == "Quality":
+                    continue
+                first, second = engine.analyse(row[3]), engine.analyse(row[4])
+                match = verify(
+                    "b", first.features, first.document_signature, second.features, second.document_signature, settings
+                )
+                outcomes.append((int(row[0]), match is not None, match.score if match else 0.0))
+        engine.close()
+    positives = sum(label for label, _, _ in outcomes)
+    true_positive = sum(1 for label, said, _ in outcomes if label and said)
+    false_positive = sum(1 for label, said, _ in outcomes if not label and said)
+    precision, recall, f1 = prf(true_positive, false_positive, positives - true_positive)
+    baseline = prf(positives, len(outcomes) - positives, 0)[2]
+    scores.add("pairs", len(outcomes))
+    scores.add("precision", precision)
+    scores.add("recall", recall)
+    scores.add("f1", f1)
+    scores.add("all_positive_f1", baseline)
+    scores.add("roc_auc", _roc_auc([(label, score) for label, _, score in outcomes]))
+    return scores
+
+
+def _roc_auc(labelled: list[tuple[int, float]]) -> float:
+    ranked = sorted(labelled, key=lambda item: item[1])
+    positives = sum(label for label, _ in labelled)
+    negatives = len(labelled) - positives
+    rank_sum = 0.0
+    position = 0
+    for _, group in itertools.groupby(ranked, key=lambda item: item[1]):
+        members = list(group)
+        average_rank = position + (len(members) + 1) / 2
+        rank_sum += average_rank * sum(label for label, _ in members)
+        position += len(members)
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives) if positives and negatives else 0.0
+
+
+def _read_text(path: Path) -> str:
+    """The corpus mixes UTF-8 and Windows-1252 files; decode each as what it is."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
+    """Human translations A and B of each line; a match between A_i and B_i is a hit."""
+    scores = Scores(f"wmt21-{pair}-sentences")
+    first = _lines(folder / "references" / f"newstest2021.{pair}.ref.A.en")
+    second = _lines(folder / "references" / f"newstest2021.{pair}.ref.B.en")
+    drafts = [ArticleDraft(f"A{i}", t) for i, t in enumerate(first) if t.strip()]
+    drafts += [ArticleDraft(f"B{i}", t) for i, t in enumerate(second) if t.strip()]
+    with tempfile.TemporaryDirectory() as directory:
+        engine = _engine(directory, settings)
+        _ingest(engine, drafts)
+        clusters = {a.article_id: a.cluster_id for a in engine.storage.iter_articles()}
+        edges = {frozenset((e.query_id, e.matched_id)) for e in engine.storage.edges_of(list(clusters))}
+        engine.close()
+    lines = min(len(first), len(second))
+    linked = sum(1 for i in range(lines) if frozenset((f"A{i}", f"B{i}")) in edges)
+    same_cluster = sum(1 for i in range(lines) if clusters.get(f"A{i}", "a") == clusters.get(f"B{i}", "b"))
+    wrong_edges = sum(1 for e in edges if len({item[1:] for item in e}) > 1)
+    gold = {item: item[1:] for item in clusters}
+    true_positive, false_positive, false_negative = pairwise(gold, clusters)
+    precision, recall, f1 = prf(true_positive, false_positive, false_negative)
+    scores.add("lines", lines)
+    scores.add("human_pair_linked", linked / lines)
+    scores.add("human_pair_same_cluster", same_cluster / lines)
+    scores.add("edges", len(edges))
+    scores.add("edges_between_different_lines", wrong_edges)
+    scores.add("pairwise_precision", precision)
+    scores.add("pairwise_recall", recall)
+    scores.add("pairwise_f1", f1)
+    scores.add("ari", adjusted_rand_index([gold[i] for i in clusters], list(clusters.values())))
+    return scores
+
+
+def wmt_articles(folder: Path, pair: str, settings: IndexSettings) -> Scores:
+    """Lines joined per article for the reference and every system; one cluster per article."""
+    scores = Scores(f"wmt21-{pair}-articles")
+    docids = [line.split("\t")[0] for line in _lines(folder / "docids" / f"newstest2021.{pair}.docids")]
+    versions = {"ref.A": folder / "references" / f"newstest2021.{pair}.ref.A.en"}
+    for path in sorted((folder / "system-outputs-to-en").glob(f"newstest2021.{pair}.hyp.*.en")):
+        versions[path.name.split(".hyp.")[1].removesuffix(".en")] = path
+    drafts = []
+    for version, path in versions.items():
+        by_doc: defaultdict[str, list[str]] = defaultdict(list)
+        for docid, line in zip(docids, _lines(path), strict=False):
+            by_doc[docid].append(line)
+        safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in version)
+        drafts += [ArticleDraft(f"{safe}:{docid}", "\n".join(text)) for docid, text in by_doc.items()]
+    with tempfile.TemporaryDirectory() as directory:
+        engine = _engine(directory, settings)
+        _ingest(engine, drafts)
+        clusters = {a.article_id: a.cluster_id for a in engine.storage.iter_articles()}
+        engine.close()
+    gold = {item: item.split(":", 1)[1] for item in clusters}
+    true_positive, false_positive, false_negative = pairwise(gold, clusters)
+    precision, recall, f1 = prf(true_positive, false_positive, false_negative)
+    scores.add("articles", len(set(gold.values())))
+    scores.add("versions", len(versions))
+    scores.add("pairwise_precision", precision)
+    scores.add("pairwise_recall", recall)
+    scores.add("pairwise_f1", f1)
+    scores.add("ari", adjusted_rand_index([gold[i] for i in clusters], list(clusters.values())))
+    return scores
+
+
+EVALUATIONS: dict[str, list[Callable[[Path, IndexSettings], Scores]]] = {
+    "clough-stevenson": [lambda root, s: clough_stevenson(root / "clough-stevenson", s)],
+    "msrp": [lambda root, s: msrp(root / "msrp", s)],
+    "wmt21": [
+        lambda root, s: wmt_sentences(root / "wmt21", "de-en", s),
+        lambda root, s: wmt_sentences(root / "wmt21", "cs-en", s),
+        lambda root, s: wmt_articles(root / "wmt21", "ja-en", s),
+        lambda root, s: wmt_articles(root / "wmt21", "is-en", s),
+    ],
+}
+
+
+def evaluate(root: Path, names: Iterable[str], settings: IndexSettings) -> list[tuple[Scores, float]]:
+    """Run the named evaluations; a dataset folder itself may be given as ``root``."""
+    results = []
+    for name in names:
+        base = root.parent if root.name == name else root
+        for run in EVALUATIONS[name]:
+            started = time.perf_counter()
+            scores = run(base, settings)
+            results.append((scores, time.perf_counter() - started))
+    return results
