@@ -1,4 +1,4 @@
-"""Shared fixtures: an in-process server on port 0 over a temporary data directory."""
+"""Shared fixtures: an in-process server on port 0 over a temporary data directory, real Redis servers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from wiretrace.server import RunningServer, create_server
 from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
 
 MAX_TEXT_CHARS = 50_000
+pytest_plugins = ["redis_servers"]
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ def _server_settings(args: argparse.Namespace) -> ServerSettings:
         storage=args.storage,
         redis_url=args.redis_url,
         redis_cluster=args.redis_cluster,
+        redis_prefix=args.redis_prefix,
         workers=args.workers,
         grace_seconds=args.grace,
         max_stream_rate=args.max_stream_rate,
@@ -447,7 +448,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", default=env("DATA", DEFAULT_DATA), help="data directory (WIRETRACE_DATA)")
     serve.add_argument("--storage", choices=("sqlite", "redis"), default=env("STORAGE", "sqlite"))
     serve.add_argument("--redis-url", default=env("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    serve.add_argument("--redis-cluster", action="store_true", default=env_flag("REDIS_CLUSTER"))
+    serve.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        default=env_flag("REDIS_CLUSTER"),
+        help="--redis-url names a seed node of a Redis Cluster (WIRETRACE_REDIS_CLUSTER)",
+    )
+    serve.add_argument(
+        "--redis-prefix", default=env("REDIS_PREFIX", "wiretrace"), help="key prefix: one index per prefix"
+    )
     serve.add_argument("--workers", type=int, default=int(env("WORKERS", "16")))
     serve.add_argument("--grace", type=float, default=float(env("GRACE_SECONDS", "10")))
     _add_index_flags(serve)

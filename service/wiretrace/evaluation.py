@@ -19,7 +19,7 @@ import itertools
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +94,7 @@ def _ingest(engine: Wiretrace, drafts: Iterable[ArticleDraft], batch: int = 256)
         _check(engine.ingest_batch(pending))
 
 
-def _check(results: list[object]) -> None:
+def _check(results: Sequence[object]) -> None:
     for result in results:
         if isinstance(result, Exception):
             raise result

@@ -310,7 +310,7 @@ class Wiretrace:
                 prepared.append(request)
             except WiretraceError as error:
                 prepared.append(error)
-        with self._write_lock:
+        with self._write_lock, self.storage.lock():
             view = _Overlay(self.storage)
             staged: list[tuple[str, IngestOutcome, tuple[Match, ...]] | Exception] = []
             for item in prepared:
@@ -381,7 +381,7 @@ class Wiretrace:
     def delete(self, article_id: str) -> None:
         """Remove an article, its index entries and edges; split its cluster if it held it together."""
         validate_article_id(article_id)
-        with self._write_lock:
+        with self._write_lock, self.storage.lock():
             view = _Overlay(self.storage)
             self._delete_in(view, article_id)
             self.storage.apply(view.changes)

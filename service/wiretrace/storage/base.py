@@ -9,8 +9,9 @@ service acknowledges an ingest only after that.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -79,6 +80,10 @@ class Storage(Protocol):
         """Attach to the store; raise IndexMismatch if it was built with another identity."""
 
     def close(self) -> None: ...
+
+    def lock(self) -> AbstractContextManager[Any]:
+        """Held while a write is computed and applied: other writers on the same store wait."""
+        ...
 
     def apply(self, changes: ChangeSet) -> None:
         """Write atomically and durably (deletes also drop the article's buckets and edges)."""

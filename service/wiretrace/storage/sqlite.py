@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,10 @@ class SqliteStorage:
                 after = rows[-1][0]
         finally:
             connection.close()
+
+    def lock(self) -> AbstractContextManager[Any]:
+        """One process owns a data directory, so the engine's own lock is enough."""
+        return nullcontext()
 
     # -- writes ----------------------------------------------------------------------------------------
 

@@ -1,0 +1,371 @@
+"""Redis storage: the whole service state in Redis, shared by stateless service replicas.
+
+Key layout (``P`` is the prefix, default ``wiretrace``); keys are spread over hash
+slots, and no command touches two keys, so the same code runs on a single node and
+on Redis Cluster (pipelines are split per node by redis-py):
+
+===========================  ==========  ===============================================
+``P:meta``                   hash        ``identity``: index parameters (JSON)
+``P:seq``                    string      last ingest sequence number
+``P:a:<article_id>``         hash        article fields, signature, bucket keys
+``P:order``                  sorted set  article ids scored by ingest sequence
+``P:bd:<key>``/``P:bp:<key>`` set        document / passage LSH bucket: article ids
+``P:fp:<fingerprint>``       set         articles containing that exact passage wording
+``P:e:<article_id>``         hash        other article id -> edge (JSON), on both ends
+``P:c:<cluster_id>``         set         cluster members
+``P:clusters``               sorted set  clusters with 2+ members (lexicographic)
+``P:n:passages``/``P:n:edges``  string   counters for stats
+``P:lock``                   string      write lock shared by replicas
+===========================  ==========  ===============================================
+
+Writes are pipelined and not transactional. Their order keeps readers safe: an
+article's hash exists before its buckets point at it, and its buckets go before its
+hash on delete. A crash between pipelines can leave an incomplete write, which
+``wiretrace check`` reports; a replayed ingest repairs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import asdict
+from typing import Any, ParamSpec, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import redis
+import redis.cluster
+import redis.exceptions
+
+from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
+from wiretrace.core.errors import IndexMismatch, StorageUnavailable
+from wiretrace.core.model import Article, MatchEdge, StorageStats
+from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_LOCK_SECONDS = 60
+
+
+def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
+    """Connection trouble becomes StorageUnavailable (UNAVAILABLE for clients, who retry)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            raise StorageUnavailable(f"redis is unavailable: {error}") from error
+        except redis.exceptions.ClusterDownError as error:
+            raise StorageUnavailable(f"redis cluster is down: {error}") from error
+
+    return wrapper
+
+
+def _text(value: bytes | None) -> str:
+    return value.decode("utf-8") if value is not None else ""
+
+
+class RedisStorage:
+    """Storage in Redis or Redis Cluster, selected with ``cluster``."""
+
+    backend = "redis"
+
+    def __init__(self, url: str, *, cluster: bool = False, prefix: str = "wiretrace") -> None:
+        self.url = url
+        self.prefix = prefix
+        self._cluster = cluster
+        self._client: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    @_unavailable
+    def open(self, identity: IndexIdentity) -> None:
+        if self._cluster:
+            self._client = redis.cluster.RedisCluster.from_url(self.url, decode_responses=False)
+        else:
+            self._client = redis.Redis.from_url(self.url, decode_responses=False)
+        wanted = json.dumps(asdict(identity), sort_keys=True)
+        self._client.hsetnx(self._key("meta"), "identity", wanted)
+        stored = _text(self._client.hget(self._key("meta"), "identity"))
+        if stored != wanted:
+            raise IndexMismatch(
+                f"redis prefix {self.prefix!r} was indexed with {IndexIdentity(**json.loads(stored)).describe()}, "
+                f"but this server uses {identity.describe()}; use another --redis-prefix or those parameters"
+            )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            raise RuntimeError("storage is not open; call open() first")
+        return self._client
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def _article_key(self, article_id: str) -> str:
+        return self._key("a", article_id)
+
+    def _bucket_keys(self, kind: str, keys: npt.NDArray[np.uint64]) -> list[str]:
+        return [self._key(kind, format(key, "x")) for key in dict.fromkeys(keys.ravel().tolist())]
+
+    def lock(self) -> AbstractContextManager[Any]:
+        """A write lock shared by every replica on this Redis (held while a batch is staged and written)."""
+        lock: AbstractContextManager[Any] = self._redis().lock(
+            self._key("lock"), timeout=_LOCK_SECONDS, blocking_timeout=_LOCK_SECONDS
+        )
+        return lock
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    @_unavailable
+    def apply(self, changes: ChangeSet) -> None:
+        if not changes:
+            return
+        client = self._redis()
+        for article_id in changes.deletes:
+            self._delete(client, article_id)
+        if changes.records:
+            last = int(client.incrby(self._key("seq"), len(changes.records)))
+            first = last - len(changes.records) + 1
+            pipe = client.pipeline(transaction=False)
+            for seq, record in enumerate(changes.records, first):
+                self._write_article(pipe, record, seq)
+            pipe.execute()
+            pipe = client.pipeline(transaction=False)  # buckets last: they only point at stored articles
+            for record in changes.records:
+                article_id = record.article.article_id
+                for key in self._bucket_keys("bd", record.document_keys):
+                    pipe.sadd(key, article_id)
+                for key in self._bucket_keys("bp", record.passage_keys):
+                    pipe.sadd(key, article_id)
+            pipe.execute()
+        if changes.edges:
+            pipe = client.pipeline(transaction=False)
+            for edge in changes.edges:
+                payload = json.dumps(
+                    {"query_id": edge.query_id, "matched_id": edge.matched_id, "evidence": match_to_dict(edge.evidence)}
+                )
+                pipe.hset(self._key("e", edge.query_id), edge.matched_id, payload)
+                pipe.hset(self._key("e", edge.matched_id), edge.query_id, payload)
+            added = pipe.execute()
+            client.incrby(self._key("n", "edges"), sum(added[0::2]))
+        touched = {r.article.cluster_id for r in changes.records}
+        if changes.cluster_labels:
+            touched |= self._relabel(client, changes.cluster_labels)
+        if touched:
+            self._refresh_clusters(client, touched)
+
+    def _write_article(self, pipe: Any, record: ArticleRecord, seq: int) -> None:
+        article = record.article
+        fields = {
+            "seq": seq,
+            "text": article.text,
+            "title": article.title,
+            "source": article.source,
+            "url": article.url,
+            "language": article.language,
+            "publish_time_us": "" if article.publish_time is None else str(to_micros(article.publish_time)),
+            "create_time_us": str(to_micros(article.create_time)),
+            "content_sha256": article.content_sha256,
+            "cluster_id": article.cluster_id,
+            "document_signature": np.ascontiguousarray(record.document_signature, dtype=np.uint32).tobytes(),
+            "document_keys": np.ascontiguousarray(record.document_keys, dtype=np.uint64).tobytes(),
+            "passage_keys": np.ascontiguousarray(record.passage_keys, dtype=np.uint64).tobytes(),
+            "passage_count": int(record.passage_keys.shape[0]),
+            "passage_fingerprints": np.asarray(record.passage_fingerprints, dtype=np.uint64).tobytes(),
+        }
+        pipe.hset(self._article_key(article.article_id), mapping=fields)
+        pipe.zadd(self._key("order"), {article.article_id: seq})
+        pipe.sadd(self._key("c", article.cluster_id), article.article_id)
+        for fingerprint in set(record.passage_fingerprints):
+            pipe.sadd(self._key("fp", format(fingerprint, "x")), article.article_id)
+        pipe.incrby(self._key("n", "passages"), int(record.passage_keys.shape[0]))
+
+    def _delete(self, client: Any, article_id: str) -> None:
+        stored = client.hmget(
+            self._article_key(article_id),
+            ["document_keys", "passage_keys", "passage_fingerprints", "cluster_id", "passage_count"],
+        )
+        if stored[3] is None:
+            return
+        document_keys, passage_keys, fingerprints, cluster_id, passage_count = stored
+        others = [_text(o) for o in client.hkeys(self._key("e", article_id))]
+        pipe = client.pipeline(transaction=False)  # buckets first: nothing may point at a deleted article
+        for key in self._bucket_keys("bd", np.frombuffer(document_keys, dtype=np.uint64)):
+            pipe.srem(key, article_id)
+        for key in self._bucket_keys("bp", np.frombuffer(passage_keys, dtype=np.uint64)):
+            pipe.srem(key, article_id)
+        for fingerprint in set(np.frombuffer(fingerprints, dtype=np.uint64).tolist()):
+            pipe.srem(self._key("fp", format(fingerprint, "x")), article_id)
+        for other in others:
+            pipe.hdel(self._key("e", other), article_id)
+        pipe.delete(self._key("e", article_id))
+        pipe.zrem(self._key("order"), article_id)
+        pipe.incrby(self._key("n", "edges"), -len(others))
+        pipe.incrby(self._key("n", "passages"), -int(passage_count or 0))
+        pipe.srem(self._key("c", _text(cluster_id)), article_id)
+        pipe.delete(self._article_key(article_id))
+        pipe.execute()
+        self._refresh_clusters(client, {_text(cluster_id)})
+
+    def _relabel(self, client: Any, labels: dict[str, str]) -> set[str]:
+        """Move articles between cluster sets; returns the clusters touched."""
+        ids = list(labels)
+        pipe = client.pipeline(transaction=False)
+        for article_id in ids:
+            pipe.hget(self._article_key(article_id), "cluster_id")
+        previous = [_text(v) for v in pipe.execute()]
+        pipe = client.pipeline(transaction=False)
+        touched: set[str] = set()
+        for article_id, old in zip(ids, previous, strict=True):
+            new = labels[article_id]
+            if old and old != new:
+                pipe.srem(self._key("c", old), article_id)
+                touched.add(old)
+            pipe.sadd(self._key("c", new), article_id)
+            pipe.hset(self._article_key(article_id), "cluster_id", new)
+            touched.add(new)
+        pipe.execute()
+        return touched
+
+    def _refresh_clusters(self, client: Any, cluster_ids: set[str]) -> None:
+        """Keep ``P:clusters`` to the clusters of two or more members."""
+        ordered = sorted(cluster_ids)
+        pipe = client.pipeline(transaction=False)
+        for cluster_id in ordered:
+            pipe.scard(self._key("c", cluster_id))
+        sizes = pipe.execute()
+        pipe = client.pipeline(transaction=False)
+        for cluster_id, size in zip(ordered, sizes, strict=True):
+            if size >= 2:
+                pipe.zadd(self._key("clusters"), {cluster_id: 0})
+            else:
+                pipe.zrem(self._key("clusters"), cluster_id)
+        pipe.execute()
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def _hashes(self, article_ids: Iterable[str]) -> list[tuple[str, dict[bytes, bytes]]]:
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return []
+        pipe = self._redis().pipeline(transaction=False)
+        for article_id in ids:
+            pipe.hgetall(self._article_key(article_id))
+        return [(i, h) for i, h in zip(ids, pipe.execute(), strict=True) if h]
+
+    @staticmethod
+    def _article(article_id: str, fields: dict[bytes, bytes]) -> Article:
+        publish = fields.get(b"publish_time_us") or b""
+        create_time = from_micros(int(fields[b"create_time_us"]))
+        assert create_time is not None
+        return Article(
+            article_id=article_id,
+            text=_text(fields.get(b"text")),
+            title=_text(fields.get(b"title")),
+            source=_text(fields.get(b"source")),
+            url=_text(fields.get(b"url")),
+            language=_text(fields.get(b"language")),
+            publish_time=from_micros(int(publish)) if publish else None,
+            create_time=create_time,
+            content_sha256=_text(fields.get(b"content_sha256")),
+            cluster_id=_text(fields.get(b"cluster_id")),
+            seq=int(fields[b"seq"]),
+        )
+
+    @_unavailable
+    def get_articles(self, article_ids: Iterable[str]) -> dict[str, Article]:
+        return {i: self._article(i, fields) for i, fields in self._hashes(article_ids)}
+
+    @_unavailable
+    def get_records(self, article_ids: Iterable[str]) -> dict[str, ArticleRecord]:
+        records = {}
+        for article_id, fields in self._hashes(article_ids):
+            count = int(fields[b"passage_count"])
+            passage_keys = np.frombuffer(fields[b"passage_keys"], dtype=np.uint64)
+            records[article_id] = ArticleRecord(
+                article=self._article(article_id, fields),
+                document_signature=np.frombuffer(fields[b"document_signature"], dtype=np.uint32),
+                document_keys=np.frombuffer(fields[b"document_keys"], dtype=np.uint64),
+                passage_keys=passage_keys.reshape(count, -1) if count else passage_keys.reshape(0, 0),
+                passage_fingerprints=tuple(np.frombuffer(fields[b"passage_fingerprints"], dtype=np.uint64).tolist()),
+            )
+        return records
+
+    @_unavailable
+    def list_articles(self, after_seq: int, limit: int) -> list[Article]:
+        ids = [_text(i) for i in self._redis().zrangebyscore(self._key("order"), f"({after_seq}", "+inf", 0, limit)]
+        found = self.get_articles(ids)
+        return [found[i] for i in ids if i in found]
+
+    def iter_articles(self, batch_size: int = 1000) -> Iterator[Article]:
+        after = 0
+        while batch := self.list_articles(after, batch_size):
+            yield from batch
+            after = batch[-1].seq
+
+    @_unavailable
+    def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
+        keys = self._bucket_keys("bd", document_keys) + self._bucket_keys("bp", passage_keys)
+        if not keys:
+            return set()
+        pipe = self._redis().pipeline(transaction=False)  # all bands in one round trip
+        for key in keys:
+            pipe.smembers(key)
+        found: set[str] = set()
+        for members in pipe.execute():
+            found.update(_text(m) for m in members)
+        return found
+
+    @_unavailable
+    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
+        wanted = list(dict.fromkeys(fingerprints))
+        if not wanted:
+            return {}
+        pipe = self._redis().pipeline(transaction=False)
+        for fingerprint in wanted:
+            pipe.scard(self._key("fp", format(fingerprint, "x")))
+        return {fp: int(count) for fp, count in zip(wanted, pipe.execute(), strict=True)}
+
+    @_unavailable
+    def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return []
+        pipe = self._redis().pipeline(transaction=False)
+        for article_id in ids:
+            pipe.hvals(self._key("e", article_id))
+        edges: dict[tuple[str, str], MatchEdge] = {}
+        for payloads in pipe.execute():
+            for payload in payloads:
+                data = json.loads(payload)
+                key = (data["query_id"], data["matched_id"])
+                if key not in edges:
+                    edges[key] = MatchEdge(key[0], key[1], match_from_dict(data["evidence"]))
+        return list(edges.values())
+
+    @_unavailable
+    def cluster_members(self, cluster_id: str) -> list[str]:
+        return sorted(_text(m) for m in self._redis().smembers(self._key("c", cluster_id)))
+
+    @_unavailable
+    def list_clusters(self, after_cluster_id: str, limit: int) -> list[str]:
+        start = f"({after_cluster_id}" if after_cluster_id else "-"
+        return [_text(c) for c in self._redis().zrangebylex(self._key("clusters"), start, "+", 0, limit)]
+
+    @_unavailable
+    def stats(self) -> StorageStats:
+        client = self._redis()
+        return StorageStats(
+            articles=int(client.zcard(self._key("order"))),
+            clusters=int(client.zcard(self._key("clusters"))),
+            passages=int(client.get(self._key("n", "passages")) or 0),
+            edges=int(client.get(self._key("n", "edges")) or 0),
+        )
