@@ -25,7 +25,7 @@ from pathlib import Path
 
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.matching import verify
-from wiretrace.core.model import ArticleDraft
+from wiretrace.core.model import ArticleDraft, MatchKind
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
 
@@ -243,12 +243,23 @@ def wmt_articles(folder: Path, pair: str, settings: IndexSettings) -> Scores:
         engine = _engine(directory, settings)
         _ingest(engine, drafts)
         clusters = {a.article_id: a.cluster_id for a in engine.storage.iter_articles()}
+        duplicates = {
+            frozenset((e.query_id, e.matched_id))
+            for e in engine.storage.edges_of(list(clusters))
+            if e.evidence.kind is MatchKind.NEAR_DUPLICATE
+        }
         engine.close()
     gold = {item: item.split(":", 1)[1] for item in clusters}
-    true_positive, false_positive, false_negative = pairwise(gold, clusters)
-    precision, recall, f1 = prf(true_positive, false_positive, false_negative)
+    gold_pairs = sum(c * (c - 1) // 2 for c in Counter(gold.values()).values())
+    right = sum(1 for pair in duplicates if len({gold[i] for i in pair}) == 1)
+    precision, recall, f1 = prf(right, len(duplicates) - right, gold_pairs - right)
     scores.add("articles", len(set(gold.values())))
     scores.add("versions", len(versions))
+    scores.add("near_duplicate_precision", precision)
+    scores.add("near_duplicate_recall", recall)
+    scores.add("near_duplicate_f1", f1)
+    true_positive, false_positive, false_negative = pairwise(gold, clusters)
+    precision, recall, f1 = prf(true_positive, false_positive, false_negative)
     scores.add("pairwise_precision", precision)
     scores.add("pairwise_recall", recall)
     scores.add("pairwise_f1", f1)

@@ -37,8 +37,8 @@ def align_passages(
     matched: tuple[PassageFeatures, ...],
     settings: IndexSettings,
     boilerplate: Collection[int] = (),
-) -> tuple[list[SharedPassage], int]:
-    """Shared passages (query side first) and the number of shared features behind them."""
+) -> tuple[list[SharedPassage], int, int]:
+    """Shared passages (query side first), the shared features behind them, and the aligned sentence pairs."""
     by_feature: defaultdict[int, list[int]] = defaultdict(list)
     for index, passage in enumerate(matched):
         if passage.fingerprint in boilerplate:
@@ -73,7 +73,7 @@ def align_passages(
         used_matched.add(pair.matched_index)
         chosen.append(pair)
     chosen.sort(key=lambda p: p.query_index)
-    return _merge_runs(chosen, query, matched), sum(p.shared for p in chosen)
+    return _merge_runs(chosen, query, matched), sum(p.shared for p in chosen), len(chosen)
 
 
 def _merge_runs(
@@ -123,17 +123,17 @@ def verify(
     jaccard = shared / union if union else 0.0
     query_containment = shared / query.shingles.size if query.shingles.size else 0.0
     matched_containment = shared / matched.shingles.size if matched.shingles.size else 0.0
-    passages, shared_features = align_passages(query.passages, matched.passages, settings, boilerplate)
-    if jaccard >= settings.near_duplicate_jaccard:
+    passages, _, aligned = align_passages(query.passages, matched.passages, settings, boilerplate)
+    # Share of each side's sentences aligned with the other: a story re-published in other
+    # words (re-translated, rewritten sentence by sentence) covers both sides.
+    coverage = min(aligned / len(query.passages), aligned / len(matched.passages)) if aligned else 0.0
+    if jaccard >= settings.near_duplicate_jaccard or coverage >= settings.near_duplicate_coverage:
         kind = MatchKind.NEAR_DUPLICATE
     elif passages:
         kind = MatchKind.REUSED_PASSAGE
     else:
         return None
-    query_features = sum(p.features.size for p in query.passages) or 1
-    matched_features = sum(p.features.size for p in matched.passages) or 1
-    coverage = shared_features / min(query_features, matched_features)
-    score = max(jaccard, min(1.0, coverage))
+    score = max(jaccard, coverage)
     return Match(
         article_id=matched_id,
         kind=kind,

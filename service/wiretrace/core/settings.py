@@ -21,6 +21,8 @@ class IndexSettings:
     passage_threshold: float = 0.4
     # Verification: exact-set thresholds a candidate must pass to become a match.
     near_duplicate_jaccard: float = 0.5
+    # ... or when this share of both sides' sentences align (same story in other words).
+    near_duplicate_coverage: float = 0.3
     passage_min_similarity: float = 0.5
     passage_min_shared: int = 4
     # A passage whose exact wording is in this many stored articles is boilerplate.
@@ -28,7 +30,13 @@ class IndexSettings:
     max_text_chars: int = 1_000_000
 
     def __post_init__(self) -> None:
-        for name in ("document_threshold", "passage_threshold", "near_duplicate_jaccard", "passage_min_similarity"):
+        for name in (
+            "document_threshold",
+            "passage_threshold",
+            "near_duplicate_jaccard",
+            "near_duplicate_coverage",
+            "passage_min_similarity",
+        ):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ValueError(f"{name} must be between 0 and 1 (exclusive), got {value}")
