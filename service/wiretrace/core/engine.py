@@ -111,8 +111,8 @@ class _Overlay:
         self._records: dict[str, ArticleRecord] = {}
         self._deleted: set[str] = set()
         self._labels: dict[str, str] = {}
-        self._document_buckets: defaultdict[int, set[str]] = defaultdict(set)
-        self._passage_buckets: defaultdict[int, set[str]] = defaultdict(set)
+        self._document_buckets: dict[int, list[str]] = {}
+        self._passage_buckets: dict[int, list[str]] = {}
         self._fingerprints: defaultdict[int, int] = defaultdict(int)
         self._edges: list[MatchEdge] = []
 
@@ -137,10 +137,11 @@ class _Overlay:
 
     def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
         found = self.storage.candidates(document_keys, passage_keys) - self._deleted
-        for key in document_keys.ravel().tolist():
-            found |= self._document_buckets.get(key, set())
-        for key in passage_keys.ravel().tolist():
-            found |= self._passage_buckets.get(key, set())
+        if self._document_buckets:
+            for key in document_keys.ravel().tolist():
+                found.update(self._document_buckets.get(key, ()))
+            for key in passage_keys.ravel().tolist():
+                found.update(self._passage_buckets.get(key, ()))
         return found - self._deleted
 
     def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
@@ -164,10 +165,11 @@ class _Overlay:
         article_id = record.article.article_id
         self._records[article_id] = record
         self._deleted.discard(article_id)
+        documents, passages = self._document_buckets, self._passage_buckets
         for key in record.document_keys.ravel().tolist():
-            self._document_buckets[key].add(article_id)
+            documents.setdefault(key, []).append(article_id)
         for key in record.passage_keys.ravel().tolist():
-            self._passage_buckets[key].add(article_id)
+            passages.setdefault(key, []).append(article_id)
         for fingerprint in set(record.passage_fingerprints):
             self._fingerprints[fingerprint] += 1
         self._edges.extend(edges)
@@ -264,10 +266,8 @@ class Wiretrace:
             return []
         records = view.records(candidate_ids)
         candidates = {i: self._features_of(r.article) for i, r in records.items()}
-        fingerprints = {p.fingerprint for p in analysis.features.passages}
-        for features in candidates.values():
-            fingerprints.update(p.fingerprint for p in features.passages)
-        counts = view.fingerprint_counts(fingerprints)
+        # Boilerplate is wording that recurs verbatim, so the query's own sentences tell it.
+        counts = view.fingerprint_counts({p.fingerprint for p in analysis.features.passages})
         limit = self.settings.boilerplate_max_articles
         boilerplate = {fp for fp, count in counts.items() if count >= limit}
         matches = []

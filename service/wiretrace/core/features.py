@@ -9,7 +9,7 @@ numbers), so passages are compared as sets of those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -75,6 +75,19 @@ class TextFeatures:
     shingles: HashArray
     passages: tuple[PassageFeatures, ...]
     token_count: int
+    # All passage features, sorted, with the index of the passage each belongs to:
+    # lets two texts' passages be compared in a few vectorised steps.
+    flat_features: HashArray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
+    flat_owners: npt.NDArray[np.int32] = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+
+    @classmethod
+    def build(cls, shingles: HashArray, passages: tuple[PassageFeatures, ...], token_count: int) -> TextFeatures:
+        if not passages:
+            return cls(shingles, passages, token_count)
+        features = np.concatenate([p.features for p in passages])
+        owners = np.repeat(np.arange(len(passages), dtype=np.int32), [p.features.size for p in passages])
+        order = np.argsort(features, kind="stable")
+        return cls(shingles, passages, token_count, features[order], owners[order])
 
 
 _HASH_CACHE: dict[str, int] = {}
@@ -174,7 +187,7 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
         return extract_word_by_word(text, config, spans)
     shingles = shingle_hashes(tokens.hashes, config.shingle_size)
     if not spans or tokens.hashes.size == 0:
-        return TextFeatures(shingles, (), int(tokens.hashes.size))
+        return TextFeatures.build(shingles, (), int(tokens.hashes.size))
     sentence = np.searchsorted(np.array([span.start for span in spans]), tokens.starts, side="right") - 1
     fingerprints = tokenhash.sequence_fingerprints(tokens.hashes, sentence, len(spans))
     terms = _term_hashes(text, tokens)
@@ -188,7 +201,7 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
         PassageFeatures(spans[i], features[bounds[i] : bounds[i + 1]], int(fingerprints[i]))
         for i in np.flatnonzero(counts >= config.min_passage_features).tolist()
     )
-    return TextFeatures(shingles, passages, int(tokens.hashes.size))
+    return TextFeatures.build(shingles, passages, int(tokens.hashes.size))
 
 
 # Token hash -> hash of its stemmed content word, or -1 for function words (memoised).
@@ -228,4 +241,4 @@ def extract_word_by_word(text: str, config: FeatureConfig, spans: list[Span] | N
         features = np.unique(np.array(sorted(terms), dtype=np.uint32))
         passages.append(PassageFeatures(span, features, tokenhash.sequence_fingerprint(hashes)))
     shingles = shingle_hashes(np.array(all_hashes, dtype=np.uint32), config.shingle_size)
-    return TextFeatures(shingles, tuple(passages), len(all_hashes))
+    return TextFeatures.build(shingles, tuple(passages), len(all_hashes))

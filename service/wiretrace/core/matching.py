@@ -7,7 +7,6 @@ runs (as passim and TextPAIR extend seed matches), with offsets on both sides.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -32,35 +31,53 @@ def _overlap(first: np.ndarray, second: np.ndarray) -> int:
     return int(np.intersect1d(first, second, assume_unique=True).size)
 
 
+def _shared_counts(query: TextFeatures, matched: TextFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(query passage, matched passage, shared features) for every pair sharing a feature."""
+    if query.flat_features.size == 0 or matched.flat_features.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    low = np.searchsorted(matched.flat_features, query.flat_features, side="left")
+    high = np.searchsorted(matched.flat_features, query.flat_features, side="right")
+    hits = high - low
+    total = int(hits.sum())
+    if total == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    query_side = np.repeat(query.flat_owners.astype(np.int64), hits)
+    starts = np.repeat(low - np.cumsum(hits) + hits, hits) + np.arange(total)
+    matched_side = matched.flat_owners[starts].astype(np.int64)
+    width = len(matched.passages)
+    pairs, shared = np.unique(query_side * width + matched_side, return_counts=True)
+    return pairs // width, pairs % width, shared
+
+
 def align_passages(
-    query: tuple[PassageFeatures, ...],
-    matched: tuple[PassageFeatures, ...],
+    query: TextFeatures,
+    matched: TextFeatures,
     settings: IndexSettings,
     boilerplate: Collection[int] = (),
 ) -> tuple[list[SharedPassage], int, int]:
     """Shared passages (query side first), the shared features behind them, and the aligned sentence pairs."""
-    by_feature: defaultdict[int, list[int]] = defaultdict(list)
-    for index, passage in enumerate(matched):
-        if passage.fingerprint in boilerplate:
-            continue
-        for feature in passage.features.tolist():
-            by_feature[feature].append(index)
+    query_index, matched_index, shared = _shared_counts(query, matched)
+    keep = shared >= settings.passage_min_shared
+    query_index, matched_index, shared = query_index[keep], matched_index[keep], shared[keep]
+    query_sizes = np.array([p.features.size for p in query.passages])
+    matched_sizes = np.array([p.features.size for p in matched.passages])
     pairs: list[_PassagePair] = []
-    for query_index, passage in enumerate(query):
-        if passage.fingerprint in boilerplate:
-            continue
-        counts: defaultdict[int, int] = defaultdict(int)
-        for feature in passage.features.tolist():
-            for matched_index in by_feature.get(feature, ()):
-                counts[matched_index] += 1
-        for matched_index, shared in counts.items():
-            if shared < settings.passage_min_shared:
+    if shared.size:
+        similarity = shared / (query_sizes[query_index] + matched_sizes[matched_index] - shared)
+        good = similarity >= settings.passage_min_similarity
+        for q, m, count, score in zip(
+            query_index[good].tolist(),
+            matched_index[good].tolist(),
+            shared[good].tolist(),
+            similarity[good].tolist(),
+            strict=True,
+        ):
+            first, second = query.passages[q], matched.passages[m]
+            if first.fingerprint in boilerplate or second.fingerprint in boilerplate:
                 continue
-            other = matched[matched_index]
-            similarity = shared / (passage.features.size + other.features.size - shared)
-            if similarity >= settings.passage_min_similarity:
-                verbatim = passage.fingerprint == other.fingerprint
-                pairs.append(_PassagePair(query_index, matched_index, similarity, shared, verbatim))
+            pairs.append(_PassagePair(q, m, score, count, first.fingerprint == second.fingerprint))
     # One-to-one: each sentence pairs with its most similar counterpart.
     pairs.sort(key=lambda p: (-p.similarity, -p.shared, p.query_index, p.matched_index))
     used_query: set[int] = set()
@@ -73,7 +90,7 @@ def align_passages(
         used_matched.add(pair.matched_index)
         chosen.append(pair)
     chosen.sort(key=lambda p: p.query_index)
-    return _merge_runs(chosen, query, matched), sum(p.shared for p in chosen), len(chosen)
+    return _merge_runs(chosen, query.passages, matched.passages), sum(p.shared for p in chosen), len(chosen)
 
 
 def _merge_runs(
@@ -123,7 +140,7 @@ def verify(
     jaccard = shared / union if union else 0.0
     query_containment = shared / query.shingles.size if query.shingles.size else 0.0
     matched_containment = shared / matched.shingles.size if matched.shingles.size else 0.0
-    passages, _, aligned = align_passages(query.passages, matched.passages, settings, boilerplate)
+    passages, _, aligned = align_passages(query, matched, settings, boilerplate)
     # Share of each side's sentences aligned with the other: a story re-published in other
     # words (re-translated, rewritten sentence by sentence) covers both sides.
     coverage = min(aligned / len(query.passages), aligned / len(matched.passages)) if aligned else 0.0
