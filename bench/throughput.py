@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "service"), str(ROOT / "client"), str(ROOT / "bench"), str(ROOT / "tests")]
 
 from corpus import generate  # noqa: E402
-
 from wiretrace.core.engine import Wiretrace  # noqa: E402
 from wiretrace.core.features import FeatureConfig, document_shingles  # noqa: E402
 from wiretrace.core.settings import IndexSettings  # noqa: E402

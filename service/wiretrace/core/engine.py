@@ -322,7 +322,8 @@ class Wiretrace:
                 except WiretraceError as error:
                     staged.append(error)
             self.storage.apply(view.changes)
-        return [item if isinstance(item, Exception) else self._result(*item) for item in staged]
+            # Still under the lock: another writer could otherwise merge the cluster away first.
+            return [item if isinstance(item, Exception) else self._result(*item) for item in staged]
 
     def _stage(self, view: _Overlay, request: IngestRequest) -> tuple[str, IngestOutcome, tuple[Match, ...]]:
         draft = request.draft
