@@ -19,6 +19,8 @@ from wiretrace.core.features import (
 from wiretrace.core.text import normalise, normalise_token, split_sentences, tokenize, words
 from wiretrace.core.tokenhash import ascii_token_hashes, word_hash
 
+from seeds import seed_drafts
+
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
 word_lists = st.lists(st.from_regex(r"[A-Za-z]{1,10}", fullmatch=True), min_size=1, max_size=40)
 
@@ -124,3 +126,32 @@ def test_short_sentences_are_not_passages() -> None:
     assert [text[p.span.start : p.span.end] for p in features.passages] == [
         "The constitutional order has been mostly restored in all regions of the country."
     ]
+
+
+def test_concurrent_analysis_gives_the_same_features() -> None:
+    """Parallel ingest streams analyse on several threads at once (a shared stemmer once broke this)."""
+    import threading
+
+    from wiretrace.core import features as module
+
+    texts = [d.text for d in seed_drafts()] * 24
+    config = FeatureConfig()
+    module._STEM_CACHE.clear()
+    module._TERM_CACHE.clear()
+    results: dict[int, list[list[int]]] = {}
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            results[index] = [p.features.tolist() for p in extract(texts[index], config).passages]
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for index, text in enumerate(texts):
+        assert results[index] == [p.features.tolist() for p in extract_word_by_word(text, config).passages]

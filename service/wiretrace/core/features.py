@@ -9,6 +9,7 @@ numbers), so passages are compared as sets of those.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,7 +42,16 @@ STOPWORDS = frozenset(
     """.split()
 )
 
-_stemmer = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its working state on the object: one per thread, or concurrent
+# analyses (parallel ingest streams, queries) corrupt each other's stems.
+_stemmers = threading.local()
+
+
+def _stem_word(word: str) -> str:
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return str(stemmer.stemWord(word))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +168,7 @@ def stem(word: str) -> str:
     if cached is None:
         if len(_STEM_CACHE) >= _CACHE_LIMIT:
             _STEM_CACHE.clear()
-        cached = _STEM_CACHE[word] = _stemmer.stemWord(word)
+        cached = _STEM_CACHE[word] = _stem_word(word)
     return cached
 
 
