@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
@@ -23,6 +22,7 @@ from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to
 from wiretrace.core.errors import IndexMismatch
 from wiretrace.core.model import Article, MatchEdge, StorageStats
 from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity
+from wiretrace.storage.buckets import CompactBuckets
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -96,32 +96,6 @@ def _article(row: Sequence[Any]) -> Article:
     )
 
 
-class _Buckets:
-    """LSH buckets in memory: bucket key -> seqs of the articles in it."""
-
-    def __init__(self) -> None:
-        self._table: defaultdict[int, set[int]] = defaultdict(set)
-
-    def add(self, seq: int, keys: npt.NDArray[np.uint64]) -> None:
-        for key in keys.ravel().tolist():
-            self._table[key].add(seq)
-
-    def remove(self, seq: int, keys: npt.NDArray[np.uint64]) -> None:
-        for key in keys.ravel().tolist():
-            members = self._table.get(key)
-            if members is not None:
-                members.discard(seq)
-                if not members:
-                    del self._table[key]
-
-    def lookup(self, keys: npt.NDArray[np.uint64], into: set[int]) -> None:
-        table = self._table
-        for key in keys.ravel().tolist():
-            members = table.get(key)
-            if members:
-                into.update(members)
-
-
 class SqliteStorage:
     """The embedded default backend: one SQLite file in ``data_dir``."""
 
@@ -131,8 +105,8 @@ class SqliteStorage:
         self.path = Path(data_dir) / "wiretrace.sqlite3"
         self._lock = threading.RLock()
         self._connection: sqlite3.Connection | None = None
-        self._documents = _Buckets()
-        self._passages = _Buckets()
+        self._documents = CompactBuckets()
+        self._passages = CompactBuckets()
         self._ids: dict[int, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -208,17 +182,14 @@ class SqliteStorage:
             return
         with self._lock:
             db = self._db()
-            unindex: list[tuple[int, bytes, bytes]] = []
+            unindex: list[int] = []
             db.execute("BEGIN IMMEDIATE")
             try:
                 for article_id in changes.deletes:
-                    row = db.execute(
-                        "SELECT seq, document_keys, passage_keys FROM articles WHERE article_id = ?",
-                        (article_id,),
-                    ).fetchone()
+                    row = db.execute("SELECT seq FROM articles WHERE article_id = ?", (article_id,)).fetchone()
                     if row is None:
                         continue
-                    unindex.append(row)
+                    unindex.append(row[0])
                     db.execute("DELETE FROM articles WHERE seq = ?", (row[0],))
                     db.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
                     db.execute("DELETE FROM edges WHERE query_id = ? OR matched_id = ?", (article_id, article_id))
@@ -241,10 +212,10 @@ class SqliteStorage:
                 db.execute("ROLLBACK")
                 raise
             # Only after the commit: the in-memory index mirrors what is durable.
-            for seq, document_keys, passage_keys in unindex:
+            for seq in unindex:
                 self._ids.pop(seq, None)
-                self._documents.remove(seq, np.frombuffer(document_keys, dtype=np.uint64))
-                self._passages.remove(seq, np.frombuffer(passage_keys, dtype=np.uint64))
+                self._documents.remove(seq)
+                self._passages.remove(seq)
             for seq, article_id, document_keys, passage_keys in inserted:
                 self._index(seq, article_id, document_keys, passage_keys)
 

@@ -1,0 +1,56 @@
+"""The compact LSH bucket index answers exactly what a dict of sets would."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wiretrace.storage import buckets
+from wiretrace.storage.buckets import CompactBuckets
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "add", "add", "remove", "lookup"]),
+        st.integers(min_value=0, max_value=40),
+        st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=12),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(operations)
+def test_matches_a_dict_of_sets(ops: list[tuple[str, int, list[int]]]) -> None:
+    original = buckets._PENDING_LIMIT
+    buckets._PENDING_LIMIT = 7  # force flushes and merges on small inputs
+    try:
+        index = CompactBuckets()
+        model: dict[int, set[int]] = {}
+        added: set[int] = set()
+        for op, owner, keys in ops:
+            array = np.array(keys, dtype=np.uint64)
+            if op == "add" and owner not in added:  # owners (article numbers) are never reused
+                index.add(owner, array)
+                added.add(owner)
+                for key in keys:
+                    model.setdefault(key, set()).add(owner)
+            elif op == "remove":
+                index.remove(owner)
+                for members in model.values():
+                    members.discard(owner)
+            elif op == "lookup":
+                found: set[int] = set()
+                index.lookup(array, found)
+                assert found == set().union(*(model.get(k, set()) for k in keys))
+    finally:
+        buckets._PENDING_LIMIT = original
+
+
+def test_memory_is_twelve_bytes_an_entry() -> None:
+    index = CompactBuckets()
+    rng = np.random.default_rng(1)
+    for owner in range(200):
+        index.add(owner, rng.integers(0, 2**63, size=1000, dtype=np.uint64))
+    index._flush()
+    assert index.entries == 200_000
+    assert index.nbytes == 12 * 200_000
