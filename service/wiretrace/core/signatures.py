@@ -23,19 +23,13 @@ import numpy as np
 import numpy.typing as npt
 from datasketch import LeanMinHash, MinHash
 
+from wiretrace.core.tokenhash import fmix32 as _fmix32
+
 Signature = npt.NDArray[np.uint32]
 EMPTY_HASH = np.uint32(0xFFFFFFFF)
 _SCHEME = "affine32"
 # Rows of hash x permutation products computed at once; bounds temporary memory.
 _CHUNK = 4096
-
-
-def _fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-    values = values ^ (values >> np.uint32(16))
-    values = values * np.uint32(0x85EBCA6B)
-    values = values ^ (values >> np.uint32(13))
-    values = values * np.uint32(0xC2B2AE35)
-    return values ^ (values >> np.uint32(16))
 
 
 class MinHasher:

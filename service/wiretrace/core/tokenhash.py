@@ -61,7 +61,8 @@ _LOWER[ord("A") : ord("Z") + 1] += 32
 _APOSTROPHE = ord("'")
 
 
-def _fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+def fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """The MurmurHash3 32-bit finaliser, element-wise (datasketch pre-mixes MinHash input with it)."""
     values = values ^ (values >> np.uint32(16))
     values = values * np.uint32(0x85EBCA6B)
     values = values ^ (values >> np.uint32(13))
@@ -160,7 +161,7 @@ def ascii_tokens(text: str) -> TokenHashes | None:
     powers = _power_table(int(lengths.max()) if lengths.size else 1)
     terms = _LOWER[padded[kept]] * powers[exponent]
     sums = np.add.reduceat(terms, first) if kept.size else np.empty(0, dtype=np.uint32)
-    hashes = _fmix32(sums.astype(np.uint32) + lengths.astype(np.uint32) * np.uint32(_LENGTH_MIX))
+    hashes = fmix32(sums.astype(np.uint32) + lengths.astype(np.uint32) * np.uint32(_LENGTH_MIX))
     return TokenHashes(hashes.astype(np.uint32), (starts - 1).astype(np.int64), (ends - 1).astype(np.int64))
 
 
