@@ -59,3 +59,23 @@ def test_components() -> None:
     edges = [_edge("a", "b", 1), _edge("c", "d", 1), _edge("d", "x", 1)]
     found = sorted(sorted(c) for c in components(["a", "b", "c", "d", "e"], edges))
     assert found == [["a", "b"], ["c", "d"], ["e"]]
+
+
+def test_explicit_attribution_picks_the_credited_parent() -> None:
+    from dataclasses import replace
+
+    wire = replace(_article("wire", 1, 1), source="TASS")
+    blog = replace(_article("blog", 2, 2), source="Some blog")
+    child = replace(_article("child", 3, 3), text="Troops entered the square, according to TASS correspondents.")
+    edges = [_edge("child", "blog", 0.9), _edge("child", "wire", 0.4), _edge("blog", "wire", 0.5)]
+    cluster = build_cluster("c", [wire, blog, child], edges)
+    parents = {e.child_id: (e.parent_id, e.reason) for e in cluster.edges}
+    assert parents["child"][0] == "wire" and "credits 'tass'" in parents["child"][1]
+    assert parents["blog"][0] == "wire"
+
+
+def test_attributions() -> None:
+    from wiretrace.core.attribution import attributions
+
+    found = attributions("ALMATY (Reuters) - Over 3,000 detained, Khabar 24 reported, citing the Interior Ministry.")
+    assert {"reuters", "khabar 24", "interior ministry"} <= found

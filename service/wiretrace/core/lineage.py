@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from wiretrace.core.attribution import credits
 from wiretrace.core.model import Article, Cluster, LineageEdge, MatchEdge
 
 
@@ -21,6 +22,7 @@ def build_cluster(cluster_id: str, members: Iterable[Article], edges: Iterable[M
     if not ordered:
         raise ValueError("a cluster has at least one member")
     rank = {article.article_id: position for position, article in enumerate(ordered)}
+    by_id = {article.article_id: article for article in ordered}
     by_article: dict[str, list[MatchEdge]] = {article.article_id: [] for article in ordered}
     for edge in edges:
         if edge.query_id in rank and edge.matched_id in rank:
@@ -31,13 +33,24 @@ def build_cluster(cluster_id: str, members: Iterable[Article], edges: Iterable[M
         earlier = [e for e in by_article[child.article_id] if rank[e.other(child.article_id)] < rank[child.article_id]]
         if not earlier:
             continue
-        best = max(earlier, key=lambda e: (e.evidence.score, -rank[e.other(child.article_id)]))
+        credited = {
+            e.other(child.article_id): credits(child.text, by_id[e.other(child.article_id)].source) for e in earlier
+        }
+        best = max(
+            earlier,
+            key=lambda e: (
+                credited[e.other(child.article_id)] is not None,
+                e.evidence.score,
+                -rank[e.other(child.article_id)],
+            ),
+        )
         parent_id = best.other(child.article_id)
         evidence = best.evidence_from(child.article_id)
-        reason = (
-            f"{parent_id} appeared earlier and shares most with {child.article_id} "
-            f"({evidence.kind.value}, score {evidence.score:.2f}, {len(evidence.passages)} shared passage(s))"
-        )
+        shared = f"{evidence.kind.value}, score {evidence.score:.2f}, {len(evidence.passages)} shared passage(s)"
+        if credited[parent_id] is not None:
+            reason = f"{child.article_id} credits {credited[parent_id]!r}, the outlet of earlier {parent_id} ({shared})"
+        else:
+            reason = f"{parent_id} appeared earlier and shares most with {child.article_id} ({shared})"
         lineage.append(LineageEdge(parent_id, child.article_id, evidence, reason))
     return Cluster(cluster_id=cluster_id, root_id=ordered[0].article_id, members=tuple(ordered), edges=tuple(lineage))
 
