@@ -194,3 +194,22 @@ def test_health_and_reflection(channel: grpc.Channel) -> None:
     (answer,) = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
     names = {s.name for s in answer.list_services_response.service}
     assert "wiretrace.v1.WiretraceService" in names
+
+
+def test_ingest_response_lists_at_most_100_members(stub: pb_grpc.WiretraceServiceStub) -> None:
+    text = "The harbour authority said on Monday that the new cranes would double the port's capacity by 2030."
+
+    def requests() -> Iterator[pb.IngestArticlesRequest]:
+        for number in range(105):
+            yield pb.IngestArticlesRequest(
+                article=pb.CreateArticleRequest(
+                    article_id=f"s{number}", article=pb.Article(text=f"{text} Copy {number}.")
+                )
+            )
+
+    last = list(stub.IngestArticles(requests()))[-1].result
+    assert last.cluster.member_count == 105 and 98 <= len(last.cluster.members) <= 100
+    assert "articles/s104" in {m.article for m in last.cluster.members}
+    assert all(e.child in {m.article for m in last.cluster.members} for e in last.cluster.edges)
+    full = stub.GetCluster(pb.GetClusterRequest(name="articles/s104")).cluster
+    assert full.member_count == len(full.members) == 105

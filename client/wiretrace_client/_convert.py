@@ -121,6 +121,7 @@ def cluster(message: pb.Cluster) -> models.Cluster:
             )
             for e in message.edges
         ],
+        member_count=message.member_count,
     )
 
 

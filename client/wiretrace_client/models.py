@@ -103,6 +103,8 @@ class Cluster(_Document):
     root_id: str
     members: list[ClusterMember]
     edges: list[LineageEdge]
+    # All members; ingest results list at most 100 of them.
+    member_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

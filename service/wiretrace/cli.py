@@ -320,6 +320,7 @@ def cluster_json(cluster: Any) -> dict[str, Any]:
     """A cluster with every article referred to by an ``article_id`` field."""
     return {
         "cluster_id": cluster.cluster_id,
+        "member_count": cluster.member_count,
         "root": {"article_id": cluster.root_id},
         "members": [member.to_dict() for member in cluster.members],
         "edges": [

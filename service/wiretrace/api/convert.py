@@ -115,10 +115,30 @@ def match_message(match: model.Match, query_text: str, texts: dict[str, str]) ->
     )
 
 
+INGEST_RESPONSE_MEMBERS = 100
+
+
+def trimmed(cluster: model.Cluster, article_id: str, limit: int = INGEST_RESPONSE_MEMBERS) -> model.Cluster:
+    """The cluster cut to ``limit`` members for an ingest response: the earliest ones plus the
+    article and its parent, so a story syndicated to thousands of outlets stays a small message."""
+    if len(cluster.members) <= limit:
+        return cluster
+    keep = {a.article_id for a in cluster.members[: limit - 2]} | {article_id}
+    keep |= {e.parent_id for e in cluster.edges if e.child_id == article_id}
+    return model.Cluster(
+        cluster_id=cluster.cluster_id,
+        root_id=cluster.root_id,
+        members=tuple(a for a in cluster.members if a.article_id in keep),
+        edges=tuple(e for e in cluster.edges if e.parent_id in keep and e.child_id in keep),
+        member_count=cluster.member_count,
+    )
+
+
 def cluster_message(cluster: model.Cluster) -> pb.Cluster:
     texts = {a.article_id: a.text for a in cluster.members}
     return pb.Cluster(
         name=cluster_name(cluster.cluster_id),
+        member_count=cluster.member_count,
         root=article_name(cluster.root_id),
         members=[
             pb.ClusterMember(
@@ -150,7 +170,7 @@ def ingest_response(result: model.IngestResult, texts: dict[str, str]) -> pb.Cre
         article=article_message(result.article),
         outcome=_OUTCOMES[result.outcome],
         matches=[match_message(m, result.article.text, texts) for m in result.matches],
-        cluster=cluster_message(result.cluster),
+        cluster=cluster_message(trimmed(result.cluster, result.article.article_id)),
     )
 
 

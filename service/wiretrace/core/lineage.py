@@ -52,7 +52,13 @@ def build_cluster(cluster_id: str, members: Iterable[Article], edges: Iterable[M
         else:
             reason = f"{parent_id} appeared earlier and shares most with {child.article_id} ({shared})"
         lineage.append(LineageEdge(parent_id, child.article_id, evidence, reason))
-    return Cluster(cluster_id=cluster_id, root_id=ordered[0].article_id, members=tuple(ordered), edges=tuple(lineage))
+    return Cluster(
+        cluster_id=cluster_id,
+        root_id=ordered[0].article_id,
+        members=tuple(ordered),
+        edges=tuple(lineage),
+        member_count=len(ordered),
+    )
 
 
 def components(nodes: Iterable[str], edges: Iterable[MatchEdge]) -> list[set[str]]:

@@ -146,6 +146,8 @@ class Cluster:
     root_id: str
     members: tuple[Article, ...]
     edges: tuple[LineageEdge, ...]
+    # All members, also when ``members`` lists only some.
+    member_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -649,16 +649,23 @@ class Cluster(_message.Message):
     ROOT_FIELD_NUMBER: _builtins.int
     MEMBERS_FIELD_NUMBER: _builtins.int
     EDGES_FIELD_NUMBER: _builtins.int
+    MEMBER_COUNT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`clusters/{cluster_id}`."""
     root: _builtins.str
     """The earliest source: `articles/{article_id}`."""
+    member_count: _builtins.int
+    """How many articles the cluster holds."""
     @_builtins.property
     def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClusterMember]:
-        """Earliest first."""
+        """Earliest first. In ingest responses at most 100: the earliest ones and the ingested
+        article with its parent (see member_count); GetCluster returns all.
+        """
 
     @_builtins.property
-    def edges(self) -> _containers.RepeatedCompositeFieldContainer[Global___LineageEdge]: ...
+    def edges(self) -> _containers.RepeatedCompositeFieldContainer[Global___LineageEdge]:
+        """Parent -> child edges between the members listed."""
+
     def __init__(
         self,
         *,
@@ -666,10 +673,11 @@ class Cluster(_message.Message):
         root: _builtins.str = ...,
         members: _abc.Iterable[Global___ClusterMember] | None = ...,
         edges: _abc.Iterable[Global___LineageEdge] | None = ...,
+        member_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["edges", b"edges", "members", b"members", "name", b"name", "root", b"root"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["edges", b"edges", "member_count", b"member_count", "members", b"members", "name", b"name", "root", b"root"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
