@@ -193,3 +193,21 @@ def test_state_survives_reopen(tmp_path: Path) -> None:
     assert reopened.stats().counts.articles == 5
     assert {m.article_id for m in reopened.find_matches(article_id="003")} == before
     reopened.close()
+
+
+FURNITURE = "Subscribe to our newsletter for the latest updates on politics, business and sport every morning."
+
+
+def test_outlet_furniture_is_not_reuse(engine: Wiretrace) -> None:
+    stories = [
+        "Farmers in the north expect a record wheat harvest after a wet spring and a warm summer.",
+        "The city council approved a new budget for schools, roads and public transport on Tuesday.",
+        "A local football club signed two young players from the regional academy this week.",
+        "Scientists at the university published a study on river pollution and fish populations.",
+    ]
+    for number, story in enumerate(stories[:3]):
+        engine.ingest(ArticleDraft(f"site-{number}", f"{story}\n{FURNITURE}", source="Daily Example"))
+    fourth = engine.ingest(ArticleDraft("site-3", f"{stories[3]}\n{FURNITURE}", source="Daily Example"))
+    assert fourth.matches == ()  # the same outlet's furniture, 3 times before: not evidence
+    other = engine.ingest(ArticleDraft("quote", f"Something else entirely.\n{FURNITURE}", source="Other Paper"))
+    assert {m.article_id for m in other.matches} == {"site-0", "site-1", "site-2", "site-3"}  # another outlet

@@ -165,8 +165,11 @@ def test_fingerprint_counts(storage: Storage) -> None:
     second = _record("b", "d", [5, 6, 7, 8], [[2, 2, 2, 2], [3, 3, 3, 3]], 0)
     storage.apply(ChangeSet(records=[first, second]))
     assert storage.fingerprint_counts([100, 101, 999]) == {100: 2, 101: 1, 999: 0}
+    assert storage.fingerprint_counts([100, 101], source="wire") == {100: 2, 101: 1}
+    assert storage.fingerprint_counts([100], source="elsewhere") == {100: 0}
     storage.apply(ChangeSet(deletes=["b"]))
     assert storage.fingerprint_counts([100, 101]) == {100: 1, 101: 0}
+    assert storage.fingerprint_counts([100, 101], source="wire") == {100: 1, 101: 0}
 
 
 def test_edges_clusters_and_stats(storage: Storage) -> None:

@@ -14,7 +14,7 @@ import hashlib
 import secrets
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -114,6 +114,7 @@ class _Overlay:
         self._document_buckets: dict[int, list[str]] = {}
         self._passage_buckets: dict[int, list[str]] = {}
         self._fingerprints: defaultdict[int, int] = defaultdict(int)
+        self._source_fingerprints: defaultdict[str, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
         self._edges: list[MatchEdge] = []
 
     def _stored_ids(self, ids: Iterable[str]) -> list[str]:
@@ -144,9 +145,12 @@ class _Overlay:
                 found.update(self._passage_buckets.get(key, ()))
         return found - self._deleted
 
-    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
-        counts = self.storage.fingerprint_counts(fingerprints)
-        return {fp: count + self._fingerprints.get(fp, 0) for fp, count in counts.items()}
+    def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
+        counts = self.storage.fingerprint_counts(fingerprints, source)
+        pending: Mapping[int, int] = (
+            self._fingerprints if source is None else self._source_fingerprints.get(source) or {}
+        )
+        return {fp: count + pending.get(fp, 0) for fp, count in counts.items()}
 
     def edges_of(self, ids: Iterable[str]) -> list[MatchEdge]:
         wanted = set(ids)
@@ -172,6 +176,7 @@ class _Overlay:
             passages.setdefault(key, []).append(article_id)
         for fingerprint in set(record.passage_fingerprints):
             self._fingerprints[fingerprint] += 1
+            self._source_fingerprints[record.article.source][fingerprint] += 1
         self._edges.extend(edges)
         self.changes.records.append(record)
         self.changes.edges.extend(edges)
@@ -189,6 +194,7 @@ class _Overlay:
             self._edges = [e for e in self._edges if article_id not in (e.query_id, e.matched_id)]
             for fingerprint in set(pending.passage_fingerprints):
                 self._fingerprints[fingerprint] -= 1
+                self._source_fingerprints[pending.article.source][fingerprint] -= 1
         else:
             self.changes.deletes.append(article_id)
         self._deleted.add(article_id)
@@ -260,16 +266,20 @@ class Wiretrace:
                 self._cache.popitem(last=False)
         return features
 
-    def _match(self, view: _Overlay, analysis: Analysis, exclude: set[str]) -> list[Match]:
+    def _match(self, view: _Overlay, analysis: Analysis, exclude: set[str], source: str = "") -> list[Match]:
         candidate_ids = view.candidates(analysis.document_keys, analysis.passage_keys) - exclude
         if not candidate_ids:
             return []
         records = view.records(candidate_ids)
         candidates = {i: self._features_of(r.article) for i, r in records.items()}
-        # Boilerplate is wording that recurs verbatim, so the query's own sentences tell it.
-        counts = view.fingerprint_counts({p.fingerprint for p in analysis.features.passages})
+        # Boilerplate is wording that recurs verbatim, so the query's own sentences tell it: in
+        # many articles anywhere, or in several of the same outlet's (site furniture, bios).
+        own = {p.fingerprint for p in analysis.features.passages}
         limit = self.settings.boilerplate_max_articles
-        boilerplate = {fp for fp, count in counts.items() if count >= limit}
+        boilerplate = {fp for fp, count in view.fingerprint_counts(own).items() if count >= limit}
+        if source:
+            outlet_limit = self.settings.outlet_boilerplate_articles
+            boilerplate |= {fp for fp, count in view.fingerprint_counts(own, source).items() if count >= outlet_limit}
         matches = []
         for article_id, features in candidates.items():
             match = verify(
@@ -343,7 +353,7 @@ class Wiretrace:
             self._delete_in(view, draft.article_id)
             outcome = IngestOutcome.REPLACED
         analysis = request.analysis or self.analyse(draft.text)
-        matches = self._match(view, analysis, exclude={draft.article_id})
+        matches = self._match(view, analysis, exclude={draft.article_id}, source=draft.source)
         cluster_id = self._merge_clusters(view, [m.article_id for m in matches])
         article = Article(
             article_id=draft.article_id,
@@ -431,14 +441,16 @@ class Wiretrace:
         if (article_id is None) == (text is None):
             raise InvalidArgument("give exactly one of article or text")
         exclude: set[str] = set()
+        source = ""
         if article_id is not None:
-            query_text = self.get(article_id).text
+            stored = self.get(article_id)
+            query_text, source = stored.text, stored.source
             exclude.add(article_id)
         else:
             assert text is not None
             validate_text(text, self.settings.max_text_chars)
             query_text = text
-        return self._match(_Overlay(self.storage), self.analyse(query_text), exclude)[:limit]
+        return self._match(_Overlay(self.storage), self.analyse(query_text), exclude, source)[:limit]
 
     def cluster(self, cluster_id: str) -> Cluster:
         member_ids = self.storage.cluster_members(cluster_id)

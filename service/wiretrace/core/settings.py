@@ -27,6 +27,8 @@ class IndexSettings:
     passage_min_shared: int = 4
     # A passage whose exact wording is in this many stored articles is boilerplate.
     boilerplate_max_articles: int = 200
+    # ... or is in this many earlier articles of the same outlet (site furniture, author bios).
+    outlet_boilerplate_articles: int = 3
     max_text_chars: int = 1_000_000
 
     def __post_init__(self) -> None:
@@ -42,6 +44,8 @@ class IndexSettings:
                 raise ValueError(f"{name} must be between 0 and 1 (exclusive), got {value}")
         if self.passage_min_shared < 1:
             raise ValueError(f"passage_min_shared must be at least 1, got {self.passage_min_shared}")
+        if self.outlet_boilerplate_articles < 2:
+            raise ValueError(f"outlet_boilerplate_articles must be at least 2, got {self.outlet_boilerplate_articles}")
         if self.boilerplate_max_articles < 2:
             raise ValueError(f"boilerplate_max_articles must be at least 2, got {self.boilerplate_max_articles}")
         if self.max_text_chars < 1:

@@ -106,8 +106,8 @@ class Storage(Protocol):
         """Ids of articles sharing a document bucket or any passage bucket with the keys."""
         ...
 
-    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
-        """How many stored articles contain each exact-wording passage fingerprint."""
+    def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
+        """How many stored articles (of ``source`` only, if given) contain each exact-wording fingerprint."""
         ...
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:

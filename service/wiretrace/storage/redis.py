@@ -11,6 +11,7 @@ on Redis Cluster (pipelines are split per node by redis-py):
 ``P:order``                  sorted set  article ids scored by ingest sequence
 ``P:bd:<key>``/``P:bp:<key>`` set        document / passage LSH bucket: article ids
 ``P:fp:<fingerprint>``       set         articles containing that exact passage wording
+``P:fps:<outlet>:<fp>``      set         the same, for one outlet (``source``)
 ``P:e:<article_id>``         hash        other article id -> edge (JSON), on both ends
 ``P:c:<cluster_id>``         set         cluster members
 ``P:clusters``               sorted set  clusters with 2+ members (lexicographic)
@@ -27,6 +28,7 @@ hash on delete. A crash between pipelines can leave an incomplete write, which
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -185,17 +187,18 @@ class RedisStorage:
         pipe.zadd(self._key("order"), {article.article_id: seq})
         pipe.sadd(self._key("c", article.cluster_id), article.article_id)
         for fingerprint in set(record.passage_fingerprints):
-            pipe.sadd(self._key("fp", format(fingerprint, "x")), article.article_id)
+            pipe.sadd(self._fingerprint_key(fingerprint), article.article_id)
+            pipe.sadd(self._fingerprint_key(fingerprint, article.source), article.article_id)
         pipe.incrby(self._key("n", "passages"), int(record.passage_keys.shape[0]))
 
     def _delete(self, client: Any, article_id: str) -> None:
         stored = client.hmget(
             self._article_key(article_id),
-            ["document_keys", "passage_keys", "passage_fingerprints", "cluster_id", "passage_count"],
+            ["document_keys", "passage_keys", "passage_fingerprints", "cluster_id", "passage_count", "source"],
         )
         if stored[3] is None:
             return
-        document_keys, passage_keys, fingerprints, cluster_id, passage_count = stored
+        document_keys, passage_keys, fingerprints, cluster_id, passage_count, source = stored
         others = [_text(o) for o in client.hkeys(self._key("e", article_id))]
         pipe = client.pipeline(transaction=False)  # buckets first: nothing may point at a deleted article
         for key in self._bucket_keys("bd", np.frombuffer(document_keys, dtype=np.uint64)):
@@ -203,7 +206,8 @@ class RedisStorage:
         for key in self._bucket_keys("bp", np.frombuffer(passage_keys, dtype=np.uint64)):
             pipe.srem(key, article_id)
         for fingerprint in set(np.frombuffer(fingerprints, dtype=np.uint64).tolist()):
-            pipe.srem(self._key("fp", format(fingerprint, "x")), article_id)
+            pipe.srem(self._fingerprint_key(fingerprint), article_id)
+            pipe.srem(self._fingerprint_key(fingerprint, _text(source)), article_id)
         for other in others:
             pipe.hdel(self._key("e", other), article_id)
         pipe.delete(self._key("e", article_id))
@@ -325,14 +329,20 @@ class RedisStorage:
         return found
 
     @_unavailable
-    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
+    def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
         wanted = list(dict.fromkeys(fingerprints))
         if not wanted:
             return {}
         pipe = self._redis().pipeline(transaction=False)
         for fingerprint in wanted:
-            pipe.scard(self._key("fp", format(fingerprint, "x")))
+            pipe.scard(self._fingerprint_key(fingerprint, source))
         return {fp: int(count) for fp, count in zip(wanted, pipe.execute(), strict=True)}
+
+    def _fingerprint_key(self, fingerprint: int, source: str | None = None) -> str:
+        if source is None:
+            return self._key("fp", format(fingerprint, "x"))
+        outlet = hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
+        return self._key("fps", outlet, format(fingerprint, "x"))
 
     @_unavailable
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:

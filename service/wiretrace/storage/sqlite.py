@@ -312,18 +312,27 @@ class SqliteStorage:
             self._passages.lookup(passage_keys, seqs)
             return {self._ids[seq] for seq in seqs}
 
-    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
+    def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
         wanted = {_signed(fp): fp for fp in fingerprints}
         counts = dict.fromkeys(wanted.values(), 0)
         with self._lock:
             db = self._db()
             for chunk in _chunks(list(wanted)):
                 placeholders = ",".join("?" * len(chunk))
-                for fingerprint, count in db.execute(
-                    f"SELECT fingerprint, COUNT(*) FROM fingerprints WHERE fingerprint IN ({placeholders}) "
-                    "GROUP BY fingerprint",
-                    tuple(chunk),
-                ):
+                if source is None:
+                    rows = db.execute(
+                        f"SELECT fingerprint, COUNT(*) FROM fingerprints WHERE fingerprint IN ({placeholders}) "
+                        "GROUP BY fingerprint",
+                        tuple(chunk),
+                    )
+                else:
+                    rows = db.execute(
+                        "SELECT f.fingerprint, COUNT(*) FROM fingerprints f JOIN articles a "
+                        f"ON a.article_id = f.article_id WHERE f.fingerprint IN ({placeholders}) AND a.source = ? "
+                        "GROUP BY f.fingerprint",
+                        (*chunk, source),
+                    )
+                for fingerprint, count in rows:
                     counts[wanted[fingerprint]] = count
         return counts
 
