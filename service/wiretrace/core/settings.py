@@ -18,7 +18,7 @@ class IndexSettings:
     min_passage_features: int = 5
     # LSH thresholds (estimated Jaccard) for candidate generation.
     document_threshold: float = 0.5
-    passage_threshold: float = 0.4
+    passage_threshold: float = 0.5
     # Verification: exact-set thresholds a candidate must pass to become a match.
     near_duplicate_jaccard: float = 0.5
     # ... or when this share of both sides' sentences align (same story in other words).
