@@ -1,15 +1,16 @@
 """Redis storage: the whole service state in Redis, shared by stateless service replicas.
 
 Key layout (``P`` is the prefix, default ``wiretrace``); keys are spread over hash
-slots, and no command touches two keys, so the same code runs on a single node and
-on Redis Cluster (pipelines are split per node by redis-py):
+slots, and only bucket keys of one shard (same hash tag, same slot) are touched by one
+command, so the same code runs on a single node and on Redis Cluster:
 
 ===========================  ==========  ===============================================
 ``P:meta``                   hash        ``identity``: index parameters (JSON)
 ``P:seq``                    string      last ingest sequence number
 ``P:a:<article_id>``         hash        article fields, signature, bucket keys
 ``P:order``                  sorted set  article ids scored by ingest sequence
-``P:bd:<key>``/``P:bp:<key>`` set        document / passage LSH bucket: article ids
+``P:bd:{P:s<n>}:<key>``      set         document LSH bucket: article ids (shard n = key mod 1024)
+``P:bp:{P:s<n>}:<key>``      set         passage LSH bucket
 ``P:fp:<fingerprint>``       set         articles containing that exact passage wording
 ``P:fps:<outlet>:<fp>``      set         the same, for one outlet (``source``)
 ``P:e:<article_id>``         hash        other article id -> edge (JSON), on both ends
@@ -49,6 +50,20 @@ from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity
 P = ParamSpec("P")
 R = TypeVar("R")
 _LOCK_SECONDS = 60
+# Bucket keys are spread over this many hash-tagged shards; one shard's buckets share a slot,
+# so a batch writes them with one script call and a query reads them with one SUNION.
+_SHARDS = 1024
+_BUCKET_SCRIPT = """
+local prefix, command = KEYS[1], ARGV[1]
+local count = 0
+for member, keys in string.gmatch(ARGV[2], "([^\\n]+)\\n([^\\n]*)\\n") do
+    for key in string.gmatch(keys, "%S+") do
+        redis.call(command, prefix .. key, member)
+        count = count + 1
+    end
+end
+return count
+"""
 
 
 def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
@@ -114,8 +129,41 @@ class RedisStorage:
     def _article_key(self, article_id: str) -> str:
         return self._key("a", article_id)
 
-    def _bucket_keys(self, kind: str, keys: npt.NDArray[np.uint64]) -> list[str]:
-        return [self._key(kind, format(key, "x")) for key in dict.fromkeys(keys.ravel().tolist())]
+    def _shard_prefix(self, kind: str, shard: int) -> str:
+        return f"{self.prefix}:{kind}:{{{self.prefix}:s{shard}}}:"
+
+    def _bucket_groups(self, kind: str, keys: npt.NDArray[np.uint64]) -> dict[int, list[str]]:
+        """Bucket keys (hex) grouped by shard: one shard's buckets share a hash slot (hash tag)."""
+        groups: dict[int, list[str]] = {}
+        for key in dict.fromkeys(keys.ravel().tolist()):
+            groups.setdefault(key % _SHARDS, []).append(format(key, "x"))
+        return groups
+
+    def _bucket_names(self, kind: str, keys: npt.NDArray[np.uint64]) -> list[list[str]]:
+        return [
+            [self._shard_prefix(kind, shard) + key for key in hex_keys]
+            for shard, hex_keys in self._bucket_groups(kind, keys).items()
+        ]
+
+    def _write_buckets(self, client: Any, command: str, entries: list[tuple[str, str, npt.NDArray[np.uint64]]]) -> None:
+        """SADD/SREM article ids to/from their buckets with one script call per shard.
+
+        A script gets the shard's key prefix and a compact text of "article\nkey key ...\n"
+        lines, so a batch of articles costs a few thousand arguments, not a million.
+        """
+        payloads: dict[tuple[str, int], list[str]] = {}
+        for article_id, kind, keys in entries:
+            for shard, hex_keys in self._bucket_groups(kind, keys).items():
+                payloads.setdefault((kind, shard), []).append(f"{article_id}\n{' '.join(hex_keys)}\n")
+        calls = [(self._shard_prefix(kind, shard), "".join(lines)) for (kind, shard), lines in payloads.items()]
+        if self._cluster:  # each call goes to the node of its shard's slot
+            for prefix, payload in calls:
+                client.eval(_BUCKET_SCRIPT, 1, prefix, command, payload)
+            return
+        pipe = client.pipeline(transaction=False)
+        for prefix, payload in calls:
+            pipe.eval(_BUCKET_SCRIPT, 1, prefix, command, payload)
+        pipe.execute()
 
     def lock(self) -> AbstractContextManager[Any]:
         """A write lock shared by every replica on this Redis (held while a batch is staged and written)."""
@@ -140,14 +188,12 @@ class RedisStorage:
             for seq, record in enumerate(changes.records, first):
                 self._write_article(pipe, record, seq)
             pipe.execute()
-            pipe = client.pipeline(transaction=False)  # buckets last: they only point at stored articles
+            # Buckets last: they only point at stored articles.
+            entries = []
             for record in changes.records:
-                article_id = record.article.article_id
-                for key in self._bucket_keys("bd", record.document_keys):
-                    pipe.sadd(key, article_id)
-                for key in self._bucket_keys("bp", record.passage_keys):
-                    pipe.sadd(key, article_id)
-            pipe.execute()
+                entries.append((record.article.article_id, "bd", record.document_keys))
+                entries.append((record.article.article_id, "bp", record.passage_keys))
+            self._write_buckets(client, "SADD", entries)
         if changes.edges:
             pipe = client.pipeline(transaction=False)
             for edge in changes.edges:
@@ -200,11 +246,15 @@ class RedisStorage:
             return
         document_keys, passage_keys, fingerprints, cluster_id, passage_count, source = stored
         others = [_text(o) for o in client.hkeys(self._key("e", article_id))]
-        pipe = client.pipeline(transaction=False)  # buckets first: nothing may point at a deleted article
-        for key in self._bucket_keys("bd", np.frombuffer(document_keys, dtype=np.uint64)):
-            pipe.srem(key, article_id)
-        for key in self._bucket_keys("bp", np.frombuffer(passage_keys, dtype=np.uint64)):
-            pipe.srem(key, article_id)
+        self._write_buckets(  # buckets first: nothing may point at a deleted article
+            client,
+            "SREM",
+            [
+                (article_id, "bd", np.frombuffer(document_keys, dtype=np.uint64)),
+                (article_id, "bp", np.frombuffer(passage_keys, dtype=np.uint64)),
+            ],
+        )
+        pipe = client.pipeline(transaction=False)
         for fingerprint in set(np.frombuffer(fingerprints, dtype=np.uint64).tolist()):
             pipe.srem(self._fingerprint_key(fingerprint), article_id)
             pipe.srem(self._fingerprint_key(fingerprint, _text(source)), article_id)
@@ -317,12 +367,16 @@ class RedisStorage:
 
     @_unavailable
     def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
-        keys = self._bucket_keys("bd", document_keys) + self._bucket_keys("bp", passage_keys)
-        if not keys:
+        groups = self._bucket_names("bd", document_keys) + self._bucket_names("bp", passage_keys)
+        if not groups:
             return set()
         pipe = self._redis().pipeline(transaction=False)  # all bands in one round trip
-        for key in keys:
-            pipe.smembers(key)
+        for names in groups:
+            if self._cluster:  # redis-py's cluster pipeline refuses multi-key commands
+                for name in names:
+                    pipe.smembers(name)
+            else:
+                pipe.sunion(names)
         found: set[str] = set()
         for members in pipe.execute():
             found.update(_text(m) for m in members)
