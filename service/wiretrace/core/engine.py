@@ -333,7 +333,7 @@ class Wiretrace:
                     staged.append(error)
             self.storage.apply(view.changes)
             # Still under the lock: another writer could otherwise merge the cluster away first.
-            return [item if isinstance(item, Exception) else self._result(*item) for item in staged]
+            return self._results(staged)
 
     def _stage(self, view: _Overlay, request: IngestRequest) -> tuple[str, IngestOutcome, tuple[Match, ...]]:
         draft = request.draft
@@ -409,9 +409,23 @@ class Wiretrace:
         for part in parts[1:]:
             view.label(part, new_cluster_id())
 
-    def _result(self, article_id: str, outcome: IngestOutcome, matches: tuple[Match, ...]) -> IngestResult:
-        article = self.get(article_id)
-        return IngestResult(article, outcome, matches, self.cluster(article.cluster_id))
+    def _results(
+        self, staged: list[tuple[str, IngestOutcome, tuple[Match, ...]] | Exception]
+    ) -> list[IngestResult | Exception]:
+        """Results read back from the store: one read for all articles, each cluster built once."""
+        articles = self.storage.get_articles(item[0] for item in staged if not isinstance(item, Exception))
+        clusters: dict[str, Cluster] = {}
+        results: list[IngestResult | Exception] = []
+        for item in staged:
+            if isinstance(item, Exception):
+                results.append(item)
+                continue
+            article_id, outcome, matches = item
+            article = articles[article_id]
+            if article.cluster_id not in clusters:
+                clusters[article.cluster_id] = self.cluster(article.cluster_id)
+            results.append(IngestResult(article, outcome, matches, clusters[article.cluster_id]))
+        return results
 
     # -- reads -----------------------------------------------------------------------------------------
 

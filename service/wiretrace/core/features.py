@@ -17,7 +17,7 @@ import numpy.typing as npt
 import snowballstemmer
 
 from wiretrace.core import tokenhash
-from wiretrace.core.text import Span, Token, normalise_token, split_sentences, words
+from wiretrace.core.text import Span, normalise_token, split_sentences, words
 
 HashArray = npt.NDArray[np.uint32]
 
@@ -119,11 +119,6 @@ def word_hashes(word_list: list[str]) -> HashArray:
     return np.fromiter(map(word_hash, word_list), dtype=np.uint32, count=len(word_list))
 
 
-def token_hashes(tokens: list[Token]) -> HashArray:
-    """The hash of each token's text."""
-    return word_hashes([t.text for t in tokens])
-
-
 def document_hashes(text: str) -> HashArray:
     """Hashes of all tokens of a text, in order: vectorised when it can be, else word by word."""
     fast = tokenhash.ascii_token_hashes(text)
@@ -172,9 +167,14 @@ def stem(word: str) -> str:
     return cached
 
 
+def is_content_word(word: str) -> bool:
+    """Not a function word; single characters only when they are digits."""
+    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
+
+
 def content_terms(word_list: list[str]) -> list[str]:
     """Stemmed content words; numbers are kept as written after normalisation."""
-    return [stem(w) for w in word_list if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return [stem(w) for w in word_list if is_content_word(w)]
 
 
 def document_shingles(text: str, config: FeatureConfig, *, unique: bool = True) -> HashArray:
@@ -219,9 +219,8 @@ _TERM_CACHE: dict[int, int] = {}
 
 
 def _term(word: str) -> int:
-    if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
-        return -1
-    return word_hash(stem(word))
+    """Hash of the word's stem, or -1 for a function word."""
+    return word_hash(stem(word)) if is_content_word(word) else -1
 
 
 def _term_hashes(text: str, tokens: tokenhash.TokenHashes) -> npt.NDArray[np.int64]:
