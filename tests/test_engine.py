@@ -211,3 +211,20 @@ def test_outlet_furniture_is_not_reuse(engine: Wiretrace) -> None:
     assert fourth.matches == ()  # the same outlet's furniture, 3 times before: not evidence
     other = engine.ingest(ArticleDraft("quote", f"Something else entirely.\n{FURNITURE}", source="Other Paper"))
     assert {m.article_id for m in other.matches} == {"site-0", "site-1", "site-2", "site-3"}  # another outlet
+
+
+def test_analysis_in_worker_processes_gives_the_same_index(tmp_path: Path) -> None:
+    drafts = seed_drafts()
+    results = []
+    for workers in (0, 1):
+        index = Wiretrace(
+            SqliteStorage(tmp_path / str(workers)), IndexSettings(max_text_chars=20_000), analysis_workers=workers
+        )
+        ingested = index.ingest_batch([IngestRequest(d) for d in drafts] + [IngestRequest(ArticleDraft("bad", " "))])
+        assert isinstance(ingested[-1], InvalidArgument)  # rejected in validation, the rest still stored
+        results.append(
+            [(r.article.article_id, [(m.article_id, m.kind, m.passages) for m in r.matches]) for r in ingested[:-1]]  # type: ignore[union-attr]
+        )
+        index.close()
+    assert results[0] == results[1]
+    assert any(matches for _, matches in results[1])

@@ -11,7 +11,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from wiretrace.config import DEFAULT_DATA, DEFAULT_LISTEN, ServerSettings, env, env_flag
+from wiretrace.config import (
+    DEFAULT_DATA,
+    DEFAULT_LISTEN,
+    ServerSettings,
+    default_analysis_workers,
+    env,
+    env_flag,
+)
 from wiretrace.core.model import ArticleDraft
 from wiretrace.core.settings import IndexSettings
 from wiretrace.inputs import InputError, read_articles
@@ -30,6 +37,7 @@ def _server_settings(args: argparse.Namespace) -> ServerSettings:
         redis_cluster=args.redis_cluster,
         redis_prefix=args.redis_prefix,
         workers=args.workers,
+        analysis_workers=args.analysis_workers,
         grace_seconds=args.grace,
         max_stream_rate=args.max_stream_rate,
         max_message_bytes=args.max_message_bytes,
@@ -49,6 +57,7 @@ def _index_settings(args: argparse.Namespace) -> IndexSettings:
         document_threshold=args.document_threshold,
         passage_threshold=args.passage_threshold,
         max_text_chars=args.max_text_chars,
+        semantic=args.semantic,
     )
 
 
@@ -64,6 +73,12 @@ def _add_index_flags(parser: argparse.ArgumentParser) -> None:
         "--passage-threshold", type=float, default=float(env("PASSAGE_THRESHOLD", str(defaults.passage_threshold)))
     )
     group.add_argument("--max-text-chars", type=int, default=int(env("MAX_TEXT_CHARS", str(defaults.max_text_chars))))
+    group.add_argument(
+        "--semantic",
+        action=argparse.BooleanOptionalAction,
+        default=env_flag("SEMANTIC"),
+        help="also match sentences by meaning (translations, paraphrases); needs pip install 'wiretrace[semantic]'",
+    )
 
 
 def _open_engine(data: str, args: argparse.Namespace) -> Any:
@@ -459,6 +474,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis-prefix", default=env("REDIS_PREFIX", "wiretrace"), help="key prefix: one index per prefix"
     )
     serve.add_argument("--workers", type=int, default=int(env("WORKERS", "16")))
+    serve.add_argument(
+        "--analysis-workers",
+        type=int,
+        default=int(env("ANALYSIS_WORKERS", str(default_analysis_workers()))),
+        help="processes that analyse ingested texts while the server stores the previous batch "
+        "(default: one per core beyond the first, at most 4; 0 = analyse in the server process)",
+    )
     serve.add_argument("--grace", type=float, default=float(env("GRACE_SECONDS", "10")))
     _add_index_flags(serve)
     serve.add_argument("--max-message-bytes", type=int, default=int(env("MAX_MESSAGE_BYTES", str(16 * 1024 * 1024))))

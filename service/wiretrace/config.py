@@ -23,6 +23,8 @@ class ServerSettings:
     redis_cluster: bool = False
     redis_prefix: str = "wiretrace"
     workers: int = 16
+    # Processes analysing ingested texts (tokens, stems, signatures) off the server's own core.
+    analysis_workers: int = 0
     max_message_bytes: int = 16 * 1024 * 1024
     grace_seconds: float = 10.0
     # Articles per second one ingest stream may send; 0 means unlimited. Faster senders are slowed down.
@@ -39,6 +41,8 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if self.storage not in ("sqlite", "redis"):
             raise ValueError(f"storage must be 'sqlite' or 'redis', got {self.storage!r}")
+        if self.analysis_workers < 0:
+            raise ValueError(f"analysis_workers must not be negative, got {self.analysis_workers}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -49,6 +53,11 @@ class ServerSettings:
             raise ValueError(f"max_stream_rate must not be negative, got {self.max_stream_rate}")
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be at least 1024, got {self.max_message_bytes}")
+
+
+def default_analysis_workers() -> int:
+    """One per core beyond the first (which stores, matches and answers), at most 4."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 def env(name: str, default: str) -> str:

@@ -56,7 +56,7 @@ class RunningServer:
 
 
 def create_server(settings: ServerSettings, engine: Wiretrace | None = None) -> RunningServer:
-    engine = engine or Wiretrace(create_storage(settings), settings.index)
+    engine = engine or Wiretrace(create_storage(settings), settings.index, analysis_workers=settings.analysis_workers)
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),

@@ -11,7 +11,10 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
@@ -49,6 +52,16 @@ def _rpc(handler: Handler[Request, Response]) -> Handler[Request, Response]:
         raise AssertionError("unreachable: abort raises")
 
     return wrapper
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedBatch:
+    """Stream messages with their requests (or the error that rejected each) and the pending analysis."""
+
+    messages: list[pb.IngestArticlesRequest]
+    first_index: int
+    requests: list[IngestRequest | WiretraceError]
+    analysed: Future[list[IngestRequest | WiretraceError]]
 
 
 class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
@@ -106,29 +119,36 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             pending.put(None)
 
         threading.Thread(target=read, name="ingest-stream-reader", daemon=True).start()
+        # Two-stage pipeline: while one batch is being stored, the next is analysed (in the
+        # engine's analysis workers, when it has them).
+        in_flight: deque[_PreparedBatch] = deque()
         index = 0
         finished = False
-        while not finished:
-            batch: list[pb.IngestArticlesRequest] = []
-            item = pending.get()
-            while True:
-                if item is None or isinstance(item, BaseException):
-                    finished = True
-                    break
-                batch.append(item)
-                if len(batch) >= self.stream_batch:
-                    break
-                try:
-                    item = pending.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                yield from self._ingest_batch(batch, index, context)
-                index += len(batch)
+        while not finished or in_flight:
+            if not finished:
+                batch, finished = self._next_batch(pending, wait=not in_flight)
+                if batch:
+                    in_flight.append(self._prepare(batch, index))
+                    index += len(batch)
+            if in_flight and (finished or len(in_flight) > 1 or pending.empty()):
+                yield from self._ingest_prepared(in_flight.popleft(), context)
 
-    def _ingest_batch(
-        self, batch: list[pb.IngestArticlesRequest], first_index: int, context: grpc.ServicerContext
-    ) -> Iterator[pb.IngestArticlesResponse]:
+    def _next_batch(
+        self, pending: queue.Queue[pb.IngestArticlesRequest | BaseException | None], *, wait: bool
+    ) -> tuple[list[pb.IngestArticlesRequest], bool]:
+        """What has arrived, up to a batch (waiting for a first message if ``wait``), and whether the stream ended."""
+        batch: list[pb.IngestArticlesRequest] = []
+        while len(batch) < self.stream_batch:
+            try:
+                item = pending.get() if wait and not batch else pending.get_nowait()
+            except queue.Empty:
+                break
+            if item is None or isinstance(item, BaseException):
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _prepare(self, batch: list[pb.IngestArticlesRequest], first_index: int) -> _PreparedBatch:
         requests: list[IngestRequest | WiretraceError] = []
         for message in batch:
             try:
@@ -137,8 +157,16 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
                 )
             except WiretraceError as error:
                 requests.append(error)
-        valid = [r for r in requests if isinstance(r, IngestRequest)]
+        analysed = self.engine.prepare([r for r in requests if isinstance(r, IngestRequest)])
+        return _PreparedBatch(batch, first_index, requests, analysed)
+
+    def _ingest_prepared(
+        self, prepared: _PreparedBatch, context: grpc.ServicerContext
+    ) -> Iterator[pb.IngestArticlesResponse]:
         try:
+            analysed = iter(prepared.analysed.result())
+            requests = [r if isinstance(r, WiretraceError) else next(analysed) for r in prepared.requests]
+            valid = [r for r in requests if isinstance(r, IngestRequest)]
             outcomes = iter(self.engine.ingest_batch(valid))
         except WiretraceError as error:
             abort(context, status_code_of(error), error.reason, error.message)
@@ -150,8 +178,10 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         results = [r if isinstance(r, WiretraceError) else next(outcomes) for r in requests]
         self._count(results)
         texts = self._texts(r for r in results if isinstance(r, IngestResult))
-        for offset, (message, result) in enumerate(zip(batch, results, strict=True)):
-            response = pb.IngestArticlesResponse(index=first_index + offset, article_id=message.article.article_id)
+        for offset, (message, result) in enumerate(zip(prepared.messages, results, strict=True)):
+            response = pb.IngestArticlesResponse(
+                index=prepared.first_index + offset, article_id=message.article.article_id
+            )
             if isinstance(result, IngestResult):
                 response.result.CopyFrom(convert.ingest_response(result, texts))
             else:

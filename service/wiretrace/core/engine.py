@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import multiprocessing
 import secrets
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
+from wiretrace.core import semantic
 from wiretrace.core.errors import (
     ArticleAlreadyExists,
     ArticleNotFound,
@@ -48,6 +52,7 @@ from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import MinHasher, Signature
 from wiretrace.core.validation import validate_article_id, validate_draft, validate_text
 from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity, Storage
+from wiretrace.storage.buckets import SortedRun
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -78,20 +83,64 @@ def _hasher(num_perm: int, seed: int) -> MinHasher:
     return MinHasher(num_perm, seed)
 
 
-def analyse_text(text: str, settings: IndexSettings) -> Analysis:
-    """Features, signatures and bucket keys of a text under ``settings`` (no storage needed)."""
+def text_features(text: str, settings: IndexSettings) -> TextFeatures:
+    """What matching compares: lexical features, plus sentence embeddings when the semantic layer is on."""
     features = extract(text, settings.features)
+    if settings.semantic:
+        sentences = [text[p.span.start : p.span.end] for p in features.passages]
+        features = replace(features, embeddings=semantic.default_encoder().encode(sentences))
+    return features
+
+
+def analyse_text(text: str, settings: IndexSettings) -> Analysis:
+    """Features, signatures and bucket keys of a text under ``settings`` (no storage needed).
+
+    Each passage's bucket keys are its content-word bands, then (semantic layer) the
+    bands of its embedding's top-dimension set, in a separate key family.
+    """
+    features = text_features(text, settings)
     hasher = _hasher(settings.num_perm, settings.seed)
     document_signature = hasher.signature(features.shingles)
     passage_lsh = settings.passage_lsh
+    bands = passage_lsh.bands + (settings.semantic_lsh.bands if settings.semantic else 0)
+    passage_keys = np.empty((0, bands), dtype=np.uint64)
+    if features.passages:
+        passage_keys = bucket_keys(hasher.signatures([p.features for p in features.passages]), passage_lsh)
+        if features.embeddings is not None:
+            meaning = semantic.top_dimension_sets(features.embeddings, settings.semantic_top_dims)
+            meaning_keys = bucket_keys(hasher.signatures(meaning), settings.semantic_lsh, family=1)
+            passage_keys = np.hstack([passage_keys, meaning_keys])
     return Analysis(
         features=features,
         document_signature=document_signature,
         document_keys=bucket_keys(document_signature, settings.document_lsh)[0],
-        passage_keys=bucket_keys(hasher.signatures([p.features for p in features.passages]), passage_lsh)
-        if features.passages
-        else np.empty((0, passage_lsh.bands), dtype=np.uint64),
+        passage_keys=passage_keys,
     )
+
+
+def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt.NDArray[np.float32] | None:
+    """Per query sentence, its highest cosine with any candidate's sentence (semantic layer only)."""
+    if query.embeddings is None or not query.passages:
+        return None
+    others = [c.embeddings for c in candidates if c.embeddings is not None and c.embeddings.size]
+    if not others:
+        return None
+    best: npt.NDArray[np.float32] = (query.embeddings @ np.vstack(others).T).max(axis=1)
+    return best
+
+
+_worker_settings: IndexSettings | None = None
+
+
+def _init_worker(settings: IndexSettings) -> None:
+    global _worker_settings
+    _worker_settings = settings
+
+
+def _analyse_all(texts: list[str]) -> list[Analysis]:
+    """Runs in an analysis worker process."""
+    assert _worker_settings is not None
+    return [analyse_text(text, _worker_settings) for text in texts]
 
 
 def content_sha256(text: str) -> str:
@@ -111,8 +160,11 @@ class _Overlay:
         self._records: dict[str, ArticleRecord] = {}
         self._deleted: set[str] = set()
         self._labels: dict[str, str] = {}
-        self._document_buckets: dict[int, list[str]] = {}
-        self._passage_buckets: dict[int, list[str]] = {}
+        # The batch's own bucket entries; owners are numbers into ``_pending_ids``.
+        self._pending_ids: list[str] = []
+        self._pending_numbers: dict[str, int] = {}
+        self._document_buckets = SortedRun()
+        self._passage_buckets = SortedRun()
         self._fingerprints: defaultdict[int, int] = defaultdict(int)
         self._source_fingerprints: defaultdict[str, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
         self._edges: list[MatchEdge] = []
@@ -138,11 +190,15 @@ class _Overlay:
 
     def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
         found = self.storage.candidates(document_keys, passage_keys) - self._deleted
-        if self._document_buckets:
-            for key in document_keys.ravel().tolist():
-                found.update(self._document_buckets.get(key, ()))
-            for key in passage_keys.ravel().tolist():
-                found.update(self._passage_buckets.get(key, ()))
+        if self._pending_numbers:
+            numbers = np.concatenate(
+                (
+                    self._document_buckets.lookup(np.unique(document_keys.ravel())),
+                    self._passage_buckets.lookup(np.unique(passage_keys.ravel())),
+                )
+            )
+            live = set(self._pending_numbers.values())
+            found.update(self._pending_ids[n] for n in np.unique(numbers).tolist() if n in live)
         return found - self._deleted
 
     def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
@@ -169,11 +225,11 @@ class _Overlay:
         article_id = record.article.article_id
         self._records[article_id] = record
         self._deleted.discard(article_id)
-        documents, passages = self._document_buckets, self._passage_buckets
-        for key in record.document_keys.ravel().tolist():
-            documents.setdefault(key, []).append(article_id)
-        for key in record.passage_keys.ravel().tolist():
-            passages.setdefault(key, []).append(article_id)
+        number = len(self._pending_ids)
+        self._pending_ids.append(article_id)
+        self._pending_numbers[article_id] = number
+        self._document_buckets.add(number, record.document_keys)
+        self._passage_buckets.add(number, record.passage_keys)
         for fingerprint in set(record.passage_fingerprints):
             self._fingerprints[fingerprint] += 1
             self._source_fingerprints[record.article.source][fingerprint] += 1
@@ -189,6 +245,7 @@ class _Overlay:
     def delete(self, article_id: str) -> None:
         pending = self._records.pop(article_id, None)
         if pending is not None:
+            del self._pending_numbers[article_id]
             self.changes.records.remove(pending)
             self.changes.edges = [e for e in self.changes.edges if article_id not in (e.query_id, e.matched_id)]
             self._edges = [e for e in self._edges if article_id not in (e.query_id, e.matched_id)]
@@ -218,7 +275,10 @@ class Wiretrace:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         feature_cache_size: int = 4096,
+        analysis_workers: int = 0,
     ) -> None:
+        """``analysis_workers`` > 0 analyses ingested texts in that many worker processes
+        (see :meth:`prepare`), so a busy ingest uses more than one core."""
         self.storage = storage
         self.settings = settings or IndexSettings()
         self._clock = clock
@@ -228,7 +288,20 @@ class Wiretrace:
         self._cache: OrderedDict[tuple[str, str], TextFeatures] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = feature_cache_size
+        if self.settings.semantic:
+            semantic.check_available()
         storage.open(self.identity)
+        self._pool = (
+            # Spawned, not forked: the process may already run gRPC's threads, which fork does not copy.
+            ProcessPoolExecutor(
+                analysis_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.settings,),
+            )
+            if analysis_workers > 0
+            else None
+        )
 
     @property
     def identity(self) -> IndexIdentity:
@@ -245,6 +318,8 @@ class Wiretrace:
         )
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
         self.storage.close()
 
     # -- analysis --------------------------------------------------------------------------------------
@@ -259,12 +334,16 @@ class Wiretrace:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        features = extract(article.text, self.settings.features)
+        features = text_features(article.text, self.settings)
+        self._remember(key, features)
+        return features
+
+    def _remember(self, key: tuple[str, str], features: TextFeatures) -> None:
         with self._cache_lock:
             self._cache[key] = features
+            self._cache.move_to_end(key)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return features
 
     def _match(self, view: _Overlay, analysis: Analysis, exclude: set[str], source: str = "") -> list[Match]:
         candidate_ids = view.candidates(analysis.document_keys, analysis.passage_keys) - exclude
@@ -280,6 +359,7 @@ class Wiretrace:
         if source:
             outlet_limit = self.settings.outlet_boilerplate_articles
             boilerplate |= {fp for fp, count in view.fingerprint_counts(own, source).items() if count >= outlet_limit}
+        best_cosine = _best_cosine(analysis.features, candidates.values())
         matches = []
         for article_id, features in candidates.items():
             match = verify(
@@ -290,6 +370,7 @@ class Wiretrace:
                 records[article_id].document_signature,
                 self.settings,
                 boilerplate,
+                best_cosine,
             )
             if match is not None:
                 matches.append(match)
@@ -311,15 +392,7 @@ class Wiretrace:
         Each entry of the result is the article's result or the domain error that rejected it.
         Storage failures are raised: then nothing of the batch was stored.
         """
-        prepared: list[IngestRequest | WiretraceError] = []
-        for request in requests:  # validation and analysis need no lock: concurrent streams overlap here
-            try:
-                validate_draft(request.draft, self.settings.max_text_chars)
-                if request.analysis is None:
-                    request = replace(request, analysis=self.analyse(request.draft.text))
-                prepared.append(request)
-            except WiretraceError as error:
-                prepared.append(error)
+        prepared = self.prepare(requests).result()
         with self._write_lock, self.storage.lock():
             view = _Overlay(self.storage)
             staged: list[tuple[str, IngestOutcome, tuple[Match, ...]] | Exception] = []
@@ -334,6 +407,47 @@ class Wiretrace:
             self.storage.apply(view.changes)
             # Still under the lock: another writer could otherwise merge the cluster away first.
             return self._results(staged)
+
+    def prepare(self, requests: Sequence[IngestRequest]) -> Future[list[IngestRequest | WiretraceError]]:
+        """Validate and analyse requests for :meth:`ingest_batch`: the work that needs no lock.
+
+        With analysis workers this runs in other processes and the future completes later, so
+        a caller can prepare the next batch while the current one is being stored; without
+        them it is done here and the future is already complete.
+        """
+        outcome: list[IngestRequest | WiretraceError] = []
+        waiting: list[int] = []
+        for request in requests:
+            try:
+                validate_draft(request.draft, self.settings.max_text_chars)
+            except WiretraceError as error:
+                outcome.append(error)
+                continue
+            if request.analysis is None:
+                if self._pool is None:
+                    request = replace(request, analysis=self.analyse(request.draft.text))
+                else:
+                    waiting.append(len(outcome))
+            outcome.append(request)
+        done: Future[list[IngestRequest | WiretraceError]] = Future()
+        if not waiting:
+            done.set_result(outcome)
+            return done
+        assert self._pool is not None
+        texts = [cast(IngestRequest, outcome[i]).draft.text for i in waiting]
+        analysed = self._pool.submit(_analyse_all, texts)
+
+        def attach(future: Future[list[Analysis]]) -> None:
+            try:
+                for position, analysis in zip(waiting, future.result(), strict=True):
+                    outcome[position] = replace(cast(IngestRequest, outcome[position]), analysis=analysis)
+            except BaseException as error:  # a worker died: the batch fails, nothing was stored
+                done.set_exception(error)
+                return
+            done.set_result(outcome)
+
+        analysed.add_done_callback(attach)
+        return done
 
     def _stage(self, view: _Overlay, request: IngestRequest) -> tuple[str, IngestOutcome, tuple[Match, ...]]:
         draft = request.draft
@@ -376,6 +490,8 @@ class Wiretrace:
             passage_fingerprints=tuple(p.fingerprint for p in analysis.features.passages),
         )
         view.add(record, [MatchEdge(draft.article_id, m.article_id, m) for m in matches])
+        # Later articles are verified against this one: keep its features rather than re-extract them.
+        self._remember((draft.article_id, sha), analysis.features)
         return draft.article_id, outcome, tuple(matches)
 
     def _merge_clusters(self, view: _Overlay, neighbour_ids: list[str]) -> str:

@@ -89,6 +89,8 @@ class TextFeatures:
     # lets two texts' passages be compared in a few vectorised steps.
     flat_features: HashArray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     flat_owners: npt.NDArray[np.int32] = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    # One L2-normalised sentence embedding per passage, when the semantic layer is on.
+    embeddings: npt.NDArray[np.float32] | None = None
 
     @classmethod
     def build(cls, shingles: HashArray, passages: tuple[PassageFeatures, ...], token_count: int) -> TextFeatures:

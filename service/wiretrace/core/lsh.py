@@ -46,13 +46,18 @@ def _optimal_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return int(bands), int(rows)
 
 
-def bucket_keys(signatures: npt.NDArray[np.uint32], params: LshParams) -> BucketKeys:
-    """Bucket keys, shape (n, bands), of an (n, num_perm) signature matrix (or one signature)."""
+def bucket_keys(signatures: npt.NDArray[np.uint32], params: LshParams, *, family: int = 0) -> BucketKeys:
+    """Bucket keys, shape (n, bands), of an (n, num_perm) signature matrix (or one signature).
+
+    ``family`` keeps tables of different feature sets that share one bucket store apart.
+    """
     matrix = np.atleast_2d(signatures)
     if matrix.shape[1] != params.num_perm:
         raise ValueError(f"expected signatures of {params.num_perm} values, got {matrix.shape[1]}")
     banded = matrix[:, : params.bands * params.rows].reshape(matrix.shape[0], params.bands, params.rows)
-    acc = np.broadcast_to(np.arange(1, params.bands + 1, dtype=np.uint64) * _PRIME_2, banded.shape[:2]).copy()
+    first_band = 1 + family * 4096
+    band_numbers = np.arange(first_band, first_band + params.bands, dtype=np.uint64)
+    acc = np.broadcast_to(band_numbers * _PRIME_2, banded.shape[:2]).copy()
     for row in range(params.rows):
         acc ^= banded[:, :, row].astype(np.uint64)
         acc *= _PRIME_1

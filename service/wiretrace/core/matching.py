@@ -11,6 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from wiretrace.core.features import PassageFeatures, TextFeatures
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
@@ -25,6 +26,8 @@ class _PassagePair:
     similarity: float
     shared: int
     verbatim: bool
+    # Aligned by shared words; otherwise by meaning (semantic layer).
+    lexical: bool
 
 
 def _overlap(first: np.ndarray, second: np.ndarray) -> int:
@@ -51,33 +54,65 @@ def _shared_counts(query: TextFeatures, matched: TextFeatures) -> tuple[np.ndarr
     return pairs // width, pairs % width, shared
 
 
+def _sentence_pairs(
+    query: TextFeatures,
+    matched: TextFeatures,
+    settings: IndexSettings,
+    best_cosine: npt.NDArray[np.float32] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sentence pairs that may align: (query index, matched index, shared features, similarity, lexical).
+
+    Lexically, a pair shares enough stemmed content words. With embeddings on both
+    sides (semantic layer) a pair also aligns on meaning: a high cosine, or a fair
+    one with some words in common; its similarity is then the larger of the two.
+    ``best_cosine`` (per query sentence, over every candidate text) keeps meaning-only
+    pairs to the query sentence's nearest counterparts, as margin-based bitext mining
+    does: a sentence on the same topic is close, its translation is closer.
+    """
+    query_index, matched_index, shared = _shared_counts(query, matched)
+    query_sizes = np.array([p.features.size for p in query.passages], dtype=np.int64)
+    matched_sizes = np.array([p.features.size for p in matched.passages], dtype=np.int64)
+    jaccard = shared / np.maximum(query_sizes[query_index] + matched_sizes[matched_index] - shared, 1)
+    lexical = (shared >= settings.passage_min_shared) & (jaccard >= settings.passage_min_similarity)
+    if query.embeddings is None or matched.embeddings is None or not query.passages or not matched.passages:
+        return query_index[lexical], matched_index[lexical], shared[lexical], jaccard[lexical], lexical[lexical]
+    cosine = query.embeddings @ matched.embeddings.T
+    word_jaccard = np.zeros(cosine.shape)
+    word_jaccard[query_index, matched_index] = jaccard
+    shared_words = np.zeros(cosine.shape, dtype=np.int64)
+    shared_words[query_index, matched_index] = shared
+    is_lexical = np.zeros(cosine.shape, dtype=bool)
+    is_lexical[query_index[lexical], matched_index[lexical]] = True
+    by_meaning = (cosine >= settings.semantic_min_cosine) | (
+        (cosine >= settings.semantic_supported_cosine) & (word_jaccard >= settings.semantic_support_jaccard)
+    )
+    if best_cosine is not None:
+        by_meaning &= cosine >= best_cosine[:, None] - settings.semantic_margin
+    rows, columns = np.nonzero(is_lexical | by_meaning)
+    similarity = np.where(
+        is_lexical[rows, columns],
+        word_jaccard[rows, columns],
+        np.maximum(word_jaccard[rows, columns], cosine[rows, columns]),
+    )
+    return rows, columns, shared_words[rows, columns], similarity, is_lexical[rows, columns]
+
+
 def align_passages(
     query: TextFeatures,
     matched: TextFeatures,
     settings: IndexSettings,
     boilerplate: Collection[int] = (),
+    best_cosine: npt.NDArray[np.float32] | None = None,
 ) -> tuple[list[SharedPassage], int, int]:
     """Shared passages (query side first), the shared features behind them, and the aligned sentence pairs."""
-    query_index, matched_index, shared = _shared_counts(query, matched)
-    keep = shared >= settings.passage_min_shared
-    query_index, matched_index, shared = query_index[keep], matched_index[keep], shared[keep]
-    query_sizes = np.array([p.features.size for p in query.passages])
-    matched_sizes = np.array([p.features.size for p in matched.passages])
+    query_index, matched_index, shared, similarity, lexical = _sentence_pairs(query, matched, settings, best_cosine)
     pairs: list[_PassagePair] = []
-    if shared.size:
-        similarity = shared / (query_sizes[query_index] + matched_sizes[matched_index] - shared)
-        good = similarity >= settings.passage_min_similarity
-        for q, m, count, score in zip(
-            query_index[good].tolist(),
-            matched_index[good].tolist(),
-            shared[good].tolist(),
-            similarity[good].tolist(),
-            strict=True,
-        ):
-            first, second = query.passages[q], matched.passages[m]
-            if first.fingerprint in boilerplate or second.fingerprint in boilerplate:
-                continue
-            pairs.append(_PassagePair(q, m, score, count, first.fingerprint == second.fingerprint))
+    columns = (query_index, matched_index, shared, similarity, lexical)
+    for q, m, count, score, by_words in zip(*(c.tolist() for c in columns), strict=True):
+        first, second = query.passages[q], matched.passages[m]
+        if first.fingerprint in boilerplate or second.fingerprint in boilerplate:
+            continue
+        pairs.append(_PassagePair(q, m, score, count, first.fingerprint == second.fingerprint, by_words))
     # One-to-one: each sentence pairs with its most similar counterpart.
     pairs.sort(key=lambda p: (-p.similarity, -p.shared, p.query_index, p.matched_index))
     used_query: set[int] = set()
@@ -89,6 +124,12 @@ def align_passages(
         used_query.add(pair.query_index)
         used_matched.add(pair.matched_index)
         chosen.append(pair)
+    if chosen and not any(p.lexical for p in chosen):
+        # Meaning alone: independent texts on one topic have a few such sentences; a translation
+        # or paraphrase of the shorter text has most of them.
+        shorter = min(len(query.passages), len(matched.passages))
+        if len(chosen) < settings.semantic_min_coverage * shorter:
+            chosen = []
     chosen.sort(key=lambda p: p.query_index)
     return _merge_runs(chosen, query.passages, matched.passages), sum(p.shared for p in chosen), len(chosen)
 
@@ -109,8 +150,8 @@ def _merge_runs(
             runs.append([pair])
     passages = []
     for run in runs:
-        weight = sum(p.shared for p in run)
-        score = sum(p.similarity * p.shared for p in run) / weight
+        weights = [max(p.shared, 1) for p in run]
+        score = sum(p.similarity * w for p, w in zip(run, weights, strict=True)) / sum(weights)
         kind = PassageKind.VERBATIM if all(p.verbatim for p in run) else PassageKind.VARIANT
         passages.append(
             SharedPassage(
@@ -133,14 +174,18 @@ def verify(
     matched_signature: Signature,
     settings: IndexSettings,
     boilerplate: Collection[int] = (),
+    best_cosine: npt.NDArray[np.float32] | None = None,
 ) -> Match | None:
-    """The match between two texts if the exact evidence is strong enough, else None."""
+    """The match between two texts if the exact evidence is strong enough, else None.
+
+    ``best_cosine``: see :func:`_sentence_pairs` (semantic layer only).
+    """
     shared = _overlap(query.shingles, matched.shingles)
     union = query.shingles.size + matched.shingles.size - shared
     jaccard = shared / union if union else 0.0
     query_containment = shared / query.shingles.size if query.shingles.size else 0.0
     matched_containment = shared / matched.shingles.size if matched.shingles.size else 0.0
-    passages, _, aligned = align_passages(query, matched, settings, boilerplate)
+    passages, _, aligned = align_passages(query, matched, settings, boilerplate, best_cosine)
     # Share of each side's sentences aligned with the other: a story re-published in other
     # words (re-translated, rewritten sentence by sentence) covers both sides.
     coverage = min(aligned / len(query.passages), aligned / len(matched.passages)) if aligned else 0.0

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from wiretrace.core.features import FEATURE_VERSION, FeatureConfig
 from wiretrace.core.lsh import LshParams
+from wiretrace.core.semantic import EMBEDDING_DIMENSIONS, ENCODER_NAME
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +16,9 @@ class IndexSettings:
     num_perm: int = 128
     seed: int = 1
     shingle_size: int = 5
-    min_passage_features: int = 5
+    # Content words a sentence needs to be a passage; 0 = 5, or 3 with the semantic layer, which
+    # can verify short sentences (headlines, one-line quotes) by meaning where words are too few.
+    min_passage_features: int = 0
     # LSH thresholds (estimated Jaccard) for candidate generation.
     document_threshold: float = 0.5
     passage_threshold: float = 0.5
@@ -30,6 +33,22 @@ class IndexSettings:
     # ... or is in this many earlier articles of the same outlet (site furniture, author bios).
     outlet_boilerplate_articles: int = 3
     max_text_chars: int = 1_000_000
+    # Optional semantic layer (``wiretrace[semantic]``, see wiretrace.core.semantic): sentence
+    # embeddings as a second candidate generator and as the verifier of sentence pairs.
+    semantic: bool = False
+    # Strongest (dimension, sign) pairs of an embedding that make its MinHash set, and that set's LSH threshold.
+    semantic_top_dims: int = 64
+    semantic_threshold: float = 0.15
+    # Two sentences align on meaning alone at this cosine, or at the lower one with some shared words.
+    semantic_min_cosine: float = 0.6
+    semantic_supported_cosine: float = 0.55
+    semantic_support_jaccard: float = 0.2
+    # A meaning-only pair must be within this cosine of the query sentence's best counterpart
+    # among all candidates (margin criterion of bitext mining).
+    semantic_margin: float = 0.03
+    # Sentences aligned on meaning alone must cover this share of the shorter text: texts on one
+    # topic written independently have a few sentences of similar meaning, translations have most.
+    semantic_min_coverage: float = 0.6
 
     def __post_init__(self) -> None:
         for name in (
@@ -38,6 +57,11 @@ class IndexSettings:
             "near_duplicate_jaccard",
             "near_duplicate_coverage",
             "passage_min_similarity",
+            "semantic_threshold",
+            "semantic_min_cosine",
+            "semantic_supported_cosine",
+            "semantic_support_jaccard",
+            "semantic_min_coverage",
         ):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
@@ -48,13 +72,26 @@ class IndexSettings:
             raise ValueError(f"outlet_boilerplate_articles must be at least 2, got {self.outlet_boilerplate_articles}")
         if self.boilerplate_max_articles < 2:
             raise ValueError(f"boilerplate_max_articles must be at least 2, got {self.boilerplate_max_articles}")
+        if not 0.0 <= self.semantic_margin < 1.0:
+            raise ValueError(f"semantic_margin must be in [0, 1), got {self.semantic_margin}")
+        if not 1 <= self.semantic_top_dims <= EMBEDDING_DIMENSIONS:
+            raise ValueError(
+                f"semantic_top_dims must be between 1 and {EMBEDDING_DIMENSIONS}, got {self.semantic_top_dims}"
+            )
         if self.max_text_chars < 1:
             raise ValueError(f"max_text_chars must be positive, got {self.max_text_chars}")
-        FeatureConfig(self.shingle_size, self.min_passage_features)  # validates
+        if self.min_passage_features < 0:
+            raise ValueError(f"min_passage_features must not be negative, got {self.min_passage_features}")
+        FeatureConfig(self.shingle_size, self.passage_min_features)  # validates
+
+    @property
+    def passage_min_features(self) -> int:
+        """``min_passage_features`` with 0 resolved for the mode."""
+        return self.min_passage_features or (3 if self.semantic else 5)
 
     @property
     def features(self) -> FeatureConfig:
-        return FeatureConfig(self.shingle_size, self.min_passage_features)
+        return FeatureConfig(self.shingle_size, self.passage_min_features)
 
     @property
     def document_lsh(self) -> LshParams:
@@ -65,5 +102,12 @@ class IndexSettings:
         return LshParams.for_threshold(self.passage_threshold, self.num_perm)
 
     @property
+    def semantic_lsh(self) -> LshParams:
+        return LshParams.for_threshold(self.semantic_threshold, self.num_perm)
+
+    @property
     def feature_version(self) -> str:
-        return f"{FEATURE_VERSION}/min{self.min_passage_features}"
+        version = f"{FEATURE_VERSION}/min{self.passage_min_features}"
+        if self.semantic:
+            version += f"+{ENCODER_NAME}/top{self.semantic_top_dims}/t{self.semantic_threshold:g}"
+        return version

@@ -2,8 +2,9 @@
 
 A dict of sets costs some 250 bytes per (bucket key, article) entry; here an entry is
 12 bytes (a uint64 key and a uint32 article number) in sorted runs, searched with
-``np.searchsorted``. New entries collect in a small dict and are written out as a run
-when it fills; a run is merged with the one before it while it is at least half that
+``np.searchsorted``. New entries are merged into a small sorted pending run (no
+per-key Python work: an article brings ~700 keys) that is written out when it
+fills; a run is merged with the one before it while it is at least half that
 one's size (a log-structured merge: about log2(entries / 65536) runs, each entry
 re-sorted about log2 times). Removals are tombstones, dropped when runs merge.
 """
@@ -18,22 +19,54 @@ Keys = npt.NDArray[np.uint64]
 _PENDING_LIMIT = 65_536
 
 
+Owners = npt.NDArray[np.uint32]
+
+
+def owners_of(run_keys: Keys, run_owners: Owners, wanted: Keys) -> Owners:
+    """Owners of every entry of a sorted run whose key is in ``wanted``."""
+    low = np.searchsorted(run_keys, wanted, side="left")
+    high = np.searchsorted(run_keys, wanted, side="right")
+    hits = high - low
+    total = int(hits.sum())
+    if not total:
+        return run_owners[:0]
+    starts = np.repeat(low - np.cumsum(hits) + hits, hits) + np.arange(total)
+    return run_owners[starts]
+
+
+class SortedRun:
+    """(key, owner) entries kept sorted by key; an insert merges a whole key array in at once."""
+
+    def __init__(self) -> None:
+        self.keys: Keys = np.empty(0, dtype=np.uint64)
+        self.owners: Owners = np.empty(0, dtype=np.uint32)
+
+    @property
+    def size(self) -> int:
+        return int(self.keys.size)
+
+    def add(self, owner: int, keys: Keys) -> None:
+        flat = np.sort(keys.ravel())
+        where = np.searchsorted(self.keys, flat, side="right")
+        self.keys = np.insert(self.keys, where, flat)
+        self.owners = np.insert(self.owners, where, np.uint32(owner))
+
+    def lookup(self, wanted: Keys) -> Owners:
+        return owners_of(self.keys, self.owners, wanted)
+
+
 class CompactBuckets:
     """bucket key -> article numbers (uint32), with insert, remove and batch look-up."""
 
     def __init__(self) -> None:
-        self._pending: dict[int, list[int]] = {}
-        self._pending_entries = 0
-        self._runs: list[tuple[Keys, npt.NDArray[np.uint32]]] = []
+        self._pending = SortedRun()
+        self._runs: list[tuple[Keys, Owners]] = []
         self._removed: set[int] = set()
 
     def add(self, owner: int, keys: Keys) -> None:
-        pending = self._pending
-        for key in keys.ravel().tolist():
-            pending.setdefault(key, []).append(owner)
-        self._pending_entries += keys.size
+        self._pending.add(owner, keys)
         self._removed.discard(owner)
-        if self._pending_entries >= _PENDING_LIMIT:
+        if self._pending.size >= _PENDING_LIMIT:
             self._flush()
 
     def remove(self, owner: int) -> None:
@@ -44,19 +77,8 @@ class CompactBuckets:
         wanted = np.unique(keys.ravel())
         if wanted.size == 0:
             return
-        found: list[int] = []
-        for key in wanted.tolist():
-            owners = self._pending.get(key)
-            if owners:
-                found.extend(owners)
-        for run_keys, run_owners in self._runs:
-            low = np.searchsorted(run_keys, wanted, side="left")
-            high = np.searchsorted(run_keys, wanted, side="right")
-            hits = high - low
-            total = int(hits.sum())
-            if total:
-                starts = np.repeat(low - np.cumsum(hits) + hits, hits) + np.arange(total)
-                found.extend(run_owners[starts].tolist())
+        parts = [self._pending.lookup(wanted)] + [owners_of(k, o, wanted) for k, o in self._runs]
+        found = np.unique(np.concatenate(parts)).tolist()
         if self._removed:
             into.update(owner for owner in found if owner not in self._removed)
         else:
@@ -64,25 +86,18 @@ class CompactBuckets:
 
     @property
     def entries(self) -> int:
-        return self._pending_entries + sum(keys.size for keys, _ in self._runs)
+        return self._pending.size + sum(keys.size for keys, _ in self._runs)
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the sorted runs (the pending dict is bounded and small)."""
+        """Bytes held by the sorted runs (the pending run is bounded and small)."""
         return sum(keys.nbytes + owners.nbytes for keys, owners in self._runs)
 
     def _flush(self) -> None:
-        if not self._pending:
+        if not self._pending.size:
             return
-        counts = [len(owners) for owners in self._pending.values()]
-        keys = np.repeat(np.fromiter(self._pending.keys(), dtype=np.uint64, count=len(counts)), counts)
-        owners = np.fromiter(
-            (owner for group in self._pending.values() for owner in group), dtype=np.uint32, count=sum(counts)
-        )
-        order = np.argsort(keys, kind="stable")
-        self._runs.append((keys[order], owners[order]))
-        self._pending = {}
-        self._pending_entries = 0
+        self._runs.append((self._pending.keys, self._pending.owners))
+        self._pending = SortedRun()
         while len(self._runs) > 1 and 2 * self._runs[-1][0].size >= self._runs[-2][0].size:
             self._merge_last_two()
 
