@@ -1,6 +1,6 @@
 """How find-matches latency and index memory grow with the number of articles (embedded backend).
 
-    python bench/scaling.py [--sizes 2500 5000 10000 20000] [--queries 300]
+    python bench/scaling.py [--sizes 2500 5000 10000 20000] [--queries 300] [--passage-num-perm 64]
 
 Ingests the generated corpus (bench/corpus.py) in process through the engine's batch use case,
 and at each size reopens the index (rebuilding the in-memory LSH buckets from SQLite) to measure
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import os
 import sys
 import tempfile
 import time
@@ -39,13 +40,15 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2500, 5000, 10000, 20000])
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--passage-threshold", type=float, default=IndexSettings().passage_threshold)
+    parser.add_argument("--passage-num-perm", type=int, default=IndexSettings().passage_num_perm)
+    parser.add_argument("--analysis-workers", type=int, default=os.cpu_count() or 1, help="processes analysing texts")
     options = parser.parse_args()
     sizes = sorted(options.sizes)
     corpus = generate(sizes[-1])
-    settings = IndexSettings(passage_threshold=options.passage_threshold)
+    settings = IndexSettings(passage_threshold=options.passage_threshold, passage_num_perm=options.passage_num_perm)
     rows = []
     with tempfile.TemporaryDirectory() as directory:
-        engine = Wiretrace(SqliteStorage(directory), settings)
+        engine = Wiretrace(SqliteStorage(directory), settings, analysis_workers=options.analysis_workers)
         stored: list[str] = []
         for size in sizes:
             started = time.perf_counter()

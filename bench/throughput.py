@@ -113,7 +113,7 @@ def bench_signatures(texts: list[str]) -> dict[str, float]:
     }
 
 
-def bench_ingest(docs: list[tuple[str, str]]) -> dict[str, float]:
+def bench_ingest(docs: list[tuple[str, str]], settings: IndexSettings) -> dict[str, float]:
     from processes import ServerProcess
     from wiretrace_client import ArticleInput, Client
 
@@ -125,7 +125,10 @@ def bench_ingest(docs: list[tuple[str, str]]) -> dict[str, float]:
             lsh.insert(article_id, naive_minhash(text))
 
     naive_rate = rate(len(sample), timed(naive))
-    with tempfile.TemporaryDirectory() as directory, ServerProcess(Path(directory) / "data") as server:
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        ServerProcess(Path(directory) / "data", "--passage-num-perm", str(settings.passage_num_perm)) as server,
+    ):
         with Client(server.address, timeout=600) as client:
             inputs = [ArticleInput(article_id, text) for article_id, text in docs]
             started = time.perf_counter()
@@ -147,7 +150,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def bench_queries_and_memory(docs: list[tuple[str, str]], queries: int) -> dict[str, float]:
+def bench_queries_and_memory(docs: list[tuple[str, str]], queries: int, settings: IndexSettings) -> dict[str, float]:
     texts = [t for _, t in docs]
     # datasketch: index of naive signatures at 0.5 and 0.8; memory by tracemalloc.
     signatures = [naive_minhash(t) for t in texts]
@@ -171,7 +174,7 @@ def bench_queries_and_memory(docs: list[tuple[str, str]], queries: int) -> dict[
             results["datasketch_query_p99_ms"] = percentile(latencies, 0.99) * 1000
         del lsh
     with tempfile.TemporaryDirectory() as directory:
-        engine = Wiretrace(SqliteStorage(directory), IndexSettings())
+        engine = Wiretrace(SqliteStorage(directory), settings)
         from wiretrace.core.engine import IngestRequest
         from wiretrace.core.model import ArticleDraft
 
@@ -180,7 +183,7 @@ def bench_queries_and_memory(docs: list[tuple[str, str]], queries: int) -> dict[
         engine.close()
         gc.collect()
         tracemalloc.start()
-        engine = Wiretrace(SqliteStorage(directory), IndexSettings())  # rebuilds the in-memory index
+        engine = Wiretrace(SqliteStorage(directory), settings)  # rebuilds the in-memory index
         current, _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         results["wiretrace_index_bytes_per_article"] = current / len(docs)
@@ -200,15 +203,22 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument(
+        "--passage-num-perm",
+        type=int,
+        default=IndexSettings().passage_num_perm,
+        help="as `wiretrace serve --passage-num-perm`",
+    )
     options = parser.parse_args()
+    settings = IndexSettings(passage_num_perm=options.passage_num_perm)
     started = time.perf_counter()
     docs = [(d.article_id, d.text) for d in generate(options.docs)]
     words = statistics.mean(len(t.split()) for _, t in docs)
     print(f"corpus: {len(docs)} articles, {words:.0f} words each on average (bench/corpus.py)")
     figures = {
         "signatures": bench_signatures([t for _, t in docs]),
-        "ingest": bench_ingest(docs),
-        "queries_and_memory": bench_queries_and_memory(docs, options.queries),
+        "ingest": bench_ingest(docs, settings),
+        "queries_and_memory": bench_queries_and_memory(docs, options.queries, settings),
     }
     for section, values in figures.items():
         print(section)

@@ -46,11 +46,22 @@ def test_matches_a_dict_of_sets(ops: list[tuple[str, int, list[int]]]) -> None:
         buckets._PENDING_LIMIT = original
 
 
-def test_memory_is_twelve_bytes_an_entry() -> None:
+def test_memory_is_at_most_nine_bytes_an_entry() -> None:
     index = CompactBuckets()
     rng = np.random.default_rng(1)
     for owner in range(200):
         index.add(owner, rng.integers(0, 2**63, size=1000, dtype=np.uint64))
     index._flush()
     assert index.entries == 200_000
-    assert index.nbytes == 12 * 200_000
+    assert 8 * 200_000 < index.nbytes <= 9 * 200_000  # key + owner, and the radix directory
+
+
+def test_full_64_bit_keys_are_found_and_only_low_bit_twins_collide() -> None:
+    index = CompactBuckets()
+    key = np.uint64(0xDEADBEEF_12345678)
+    index.add(1, np.array([key], dtype=np.uint64))
+    index.add(2, np.array([0x00000001_12345678], dtype=np.uint64))  # same low 32 bits: a bounded false candidate
+    index.add(3, np.array([0xDEADBEEF_00000000], dtype=np.uint64))
+    found: set[int] = set()
+    index.lookup(np.array([key], dtype=np.uint64), found)
+    assert found == {1, 2}

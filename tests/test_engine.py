@@ -12,6 +12,7 @@ from wiretrace.core.errors import (
     ArticleNotFound,
     ArticleTooLarge,
     ClusterNotFound,
+    IndexMismatch,
     InvalidArgument,
 )
 from wiretrace.core.model import ArticleDraft, IngestOutcome, MatchKind, PassageKind
@@ -228,3 +229,18 @@ def test_analysis_in_worker_processes_gives_the_same_index(tmp_path: Path) -> No
         index.close()
     assert results[0] == results[1]
     assert any(matches for _, matches in results[1])
+
+
+def test_fewer_sentence_permutations_mean_fewer_bands_and_a_new_index_identity(tmp_path: Path) -> None:
+    small = IndexSettings(passage_num_perm=32, max_text_chars=20_000)
+    assert small.passage_lsh.num_perm == 32 and small.passage_lsh.bands < IndexSettings().passage_lsh.bands
+    index = Wiretrace(SqliteStorage(tmp_path), small)
+    for draft in seed_drafts():
+        result = index.ingest(draft)
+        assert result.article.article_id == draft.article_id
+    stored = index.storage.get_records(["001"])["001"]
+    assert stored.passage_keys.shape[1] == small.passage_lsh.bands
+    assert any(m.article_id == "000" for m in index.find_matches(article_id="001"))  # the verbatim statement
+    index.close()
+    with pytest.raises(IndexMismatch):
+        Wiretrace(SqliteStorage(tmp_path), IndexSettings(max_text_chars=20_000))

@@ -53,6 +53,7 @@ def _server_settings(args: argparse.Namespace) -> ServerSettings:
 def _index_settings(args: argparse.Namespace) -> IndexSettings:
     return IndexSettings(
         num_perm=args.num_perm,
+        passage_num_perm=args.passage_num_perm,
         shingle_size=args.shingle_size,
         document_threshold=args.document_threshold,
         passage_threshold=args.passage_threshold,
@@ -65,6 +66,12 @@ def _add_index_flags(parser: argparse.ArgumentParser) -> None:
     defaults = IndexSettings()
     group = parser.add_argument_group("index parameters (changing them needs `wiretrace reindex`)")
     group.add_argument("--num-perm", type=int, default=int(env("NUM_PERM", str(defaults.num_perm))))
+    group.add_argument(
+        "--passage-num-perm",
+        type=int,
+        default=int(env("PASSAGE_NUM_PERM", str(defaults.passage_num_perm))),
+        help="permutations of sentence signatures (0 = --num-perm): fewer = smaller index, lower passage recall",
+    )
     group.add_argument("--shingle-size", type=int, default=int(env("SHINGLE_SIZE", str(defaults.shingle_size))))
     group.add_argument(
         "--document-threshold", type=float, default=float(env("DOCUMENT_THRESHOLD", str(defaults.document_threshold)))

@@ -105,10 +105,11 @@ def analyse_text(text: str, settings: IndexSettings) -> Analysis:
     bands = passage_lsh.bands + (settings.semantic_lsh.bands if settings.semantic else 0)
     passage_keys = np.empty((0, bands), dtype=np.uint64)
     if features.passages:
-        passage_keys = bucket_keys(hasher.signatures([p.features for p in features.passages]), passage_lsh)
+        passage_hasher = _hasher(settings.passage_perms, settings.seed)
+        passage_keys = bucket_keys(passage_hasher.signatures([p.features for p in features.passages]), passage_lsh)
         if features.embeddings is not None:
             meaning = semantic.top_dimension_sets(features.embeddings, settings.semantic_top_dims)
-            meaning_keys = bucket_keys(hasher.signatures(meaning), settings.semantic_lsh, family=1)
+            meaning_keys = bucket_keys(passage_hasher.signatures(meaning), settings.semantic_lsh, family=1)
             passage_keys = np.hstack([passage_keys, meaning_keys])
     return Analysis(
         features=features,
@@ -291,6 +292,7 @@ class Wiretrace:
         if self.settings.semantic:
             semantic.check_available()
         storage.open(self.identity)
+        self._analysis_workers = analysis_workers
         self._pool = (
             # Spawned, not forked: the process may already run gRPC's threads, which fork does not copy.
             ProcessPoolExecutor(
@@ -435,18 +437,27 @@ class Wiretrace:
             return done
         assert self._pool is not None
         texts = [cast(IngestRequest, outcome[i]).draft.text for i in waiting]
-        analysed = self._pool.submit(_analyse_all, texts)
+        size = -(-len(texts) // self._analysis_workers)  # one share of the batch per worker
+        parts = [self._pool.submit(_analyse_all, texts[i : i + size]) for i in range(0, len(texts), size)]
+        remaining = [len(parts)]
+        lock = threading.Lock()
 
-        def attach(future: Future[list[Analysis]]) -> None:
+        def attach(_: Future[list[Analysis]]) -> None:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0]:
+                    return
             try:
-                for position, analysis in zip(waiting, future.result(), strict=True):
+                analyses = [analysis for part in parts for analysis in part.result()]
+                for position, analysis in zip(waiting, analyses, strict=True):
                     outcome[position] = replace(cast(IngestRequest, outcome[position]), analysis=analysis)
             except BaseException as error:  # a worker died: the batch fails, nothing was stored
                 done.set_exception(error)
                 return
             done.set_result(outcome)
 
-        analysed.add_done_callback(attach)
+        for part in parts:
+            part.add_done_callback(attach)
         return done
 
     def _stage(self, view: _Overlay, request: IngestRequest) -> tuple[str, IngestOutcome, tuple[Match, ...]]:

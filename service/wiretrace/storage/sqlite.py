@@ -144,15 +144,17 @@ class SqliteStorage:
         return self._connection
 
     def _load_buckets(self) -> None:
-        for seq, article_id, document_keys, passage_keys in self._db().execute(
-            "SELECT seq, article_id, document_keys, passage_keys FROM articles"
-        ):
-            self._index(seq, article_id, document_keys, passage_keys)
+        rows = self._db().execute("SELECT seq, article_id, document_keys, passage_keys FROM articles")
+        while batch := rows.fetchmany(1024):
+            self._index(batch)
 
-    def _index(self, seq: int, article_id: str, document_keys: bytes, passage_keys: bytes) -> None:
-        self._ids[seq] = article_id
-        self._documents.add(seq, np.frombuffer(document_keys, dtype=np.uint64))
-        self._passages.add(seq, np.frombuffer(passage_keys, dtype=np.uint64))
+    def _index(self, rows: list[tuple[int, str, bytes, bytes]]) -> None:
+        """Add stored articles (seq, id, document keys, passage keys) to the in-memory LSH buckets."""
+        for seq, article_id, _, _ in rows:
+            self._ids[seq] = article_id
+        seqs = [row[0] for row in rows]
+        self._documents.add_many(seqs, [np.frombuffer(row[2], dtype=np.uint64) for row in rows])
+        self._passages.add_many(seqs, [np.frombuffer(row[3], dtype=np.uint64) for row in rows])
 
     @staticmethod
     def read_articles(data_dir: str | Path, batch_size: int = 1000) -> Iterator[Article]:
@@ -216,8 +218,7 @@ class SqliteStorage:
                 self._ids.pop(seq, None)
                 self._documents.remove(seq)
                 self._passages.remove(seq)
-            for seq, article_id, document_keys, passage_keys in inserted:
-                self._index(seq, article_id, document_keys, passage_keys)
+            self._index(inserted)
 
     def _insert(self, db: sqlite3.Connection, record: ArticleRecord) -> tuple[int, str, bytes, bytes]:
         article = record.article
