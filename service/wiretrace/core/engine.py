@@ -109,7 +109,8 @@ def analyse_text(text: str, settings: IndexSettings) -> Analysis:
         passage_keys = bucket_keys(passage_hasher.signatures([p.features for p in features.passages]), passage_lsh)
         if features.embeddings is not None:
             meaning = semantic.top_dimension_sets(features.embeddings, settings.semantic_top_dims)
-            meaning_keys = bucket_keys(passage_hasher.signatures(meaning), settings.semantic_lsh, family=1)
+            # The meaning sets' low threshold needs many bands: all num_perm permutations.
+            meaning_keys = bucket_keys(hasher.signatures(meaning), settings.semantic_lsh, family=1)
             passage_keys = np.hstack([passage_keys, meaning_keys])
     return Analysis(
         features=features,

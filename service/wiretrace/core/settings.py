@@ -114,7 +114,7 @@ class IndexSettings:
 
     @property
     def semantic_lsh(self) -> LshParams:
-        return LshParams.for_threshold(self.semantic_threshold, self.passage_perms)
+        return LshParams.for_threshold(self.semantic_threshold, self.num_perm)
 
     @property
     def feature_version(self) -> str:
