@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import InvalidArgument
+from wiretrace.core.features import decode_features
 from wiretrace.core.maintenance import (
     article_drafts,
     check_consistency,
@@ -58,6 +59,23 @@ def test_check_finds_a_wrong_cluster_label_and_a_dangling_edge(tmp_path: Path) -
     problems = check_consistency(engine)
     assert any("connected but labelled" in p for p in problems)
     assert any("ghost is not stored" in p for p in problems)
+    engine.close()
+
+
+def test_stored_features_are_used_for_verification_and_checked(tmp_path: Path) -> None:
+    engine = _seeded(tmp_path)
+    record = engine.storage.get_records(["000"])["000"]
+    assert decode_features(record.features).shingles.size > 0
+    engine.close()
+    with sqlite3.connect(tmp_path / "wiretrace.sqlite3") as db:  # features of another article under 000
+        db.execute(
+            "UPDATE articles SET features = (SELECT features FROM articles WHERE article_id = '002') "
+            "WHERE article_id = '000'"
+        )
+    engine = Wiretrace(SqliteStorage(tmp_path))
+    assert any("000: stored features differ" in p for p in check_consistency(engine))
+    # Verification reads them: 001 no longer finds its statement in 000, which now "holds" 002's text.
+    assert "000" not in {m.article_id for m in engine.find_matches(article_id="001")}
     engine.close()
 
 

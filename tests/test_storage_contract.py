@@ -81,6 +81,7 @@ def _record(article_id: str, cluster: str, keys: list[int], passages: list[list[
         document_keys=np.array(keys, dtype=np.uint64),
         passage_keys=np.array(passages, dtype=np.uint64).reshape(len(passages), 4),
         passage_fingerprints=tuple(range(100 + seq, 100 + seq + len(passages))),
+        features=bytes([seq, 0, 255]) * seq,
     )
 
 
@@ -119,6 +120,7 @@ def test_records_round_trip(storage: Storage) -> None:
         assert np.array_equal(stored.document_keys, original.document_keys)
         assert np.array_equal(stored.passage_keys.reshape(-1), original.passage_keys.reshape(-1))
         assert stored.passage_fingerprints == original.passage_fingerprints
+        assert stored.features == original.features
     assert got["a"].article.seq < got["undated"].article.seq
     assert set(storage.get_articles(["a", "missing"])) == {"a"}
 

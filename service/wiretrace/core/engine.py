@@ -33,7 +33,7 @@ from wiretrace.core.errors import (
     InvalidArgument,
     WiretraceError,
 )
-from wiretrace.core.features import TextFeatures, extract
+from wiretrace.core.features import TextFeatures, decode_features, encode_features, extract
 from wiretrace.core.lineage import build_cluster, components
 from wiretrace.core.lsh import bucket_keys
 from wiretrace.core.matching import verify
@@ -83,9 +83,10 @@ def _hasher(num_perm: int, seed: int) -> MinHasher:
     return MinHasher(num_perm, seed)
 
 
-def text_features(text: str, settings: IndexSettings) -> TextFeatures:
-    """What matching compares: lexical features, plus sentence embeddings when the semantic layer is on."""
-    features = extract(text, settings.features)
+def text_features(text: str, settings: IndexSettings, stored: bytes = b"") -> TextFeatures:
+    """What matching compares: lexical features (``stored`` ones when given), plus sentence
+    embeddings when the semantic layer is on."""
+    features = decode_features(stored) if stored else extract(text, settings.features)
     if settings.semantic:
         sentences = [text[p.span.start : p.span.end] for p in features.passages]
         features = replace(features, embeddings=semantic.default_encoder().encode(sentences))
@@ -330,14 +331,15 @@ class Wiretrace:
     def analyse(self, text: str) -> Analysis:
         return analyse_text(text, self.settings)
 
-    def _features_of(self, article: Article) -> TextFeatures:
+    def _features_of(self, record: ArticleRecord) -> TextFeatures:
+        article = record.article
         key = (article.article_id, article.content_sha256)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        features = text_features(article.text, self.settings)
+        features = text_features(article.text, self.settings, record.features)
         self._remember(key, features)
         return features
 
@@ -353,7 +355,7 @@ class Wiretrace:
         if not candidate_ids:
             return []
         records = view.records(candidate_ids)
-        candidates = {i: self._features_of(r.article) for i, r in records.items()}
+        candidates = {i: self._features_of(r) for i, r in records.items()}
         # Boilerplate is wording that recurs verbatim, so the query's own sentences tell it: in
         # many articles anywhere, or in several of the same outlet's (site furniture, bios).
         own = {p.fingerprint for p in analysis.features.passages}
@@ -500,6 +502,7 @@ class Wiretrace:
             document_keys=analysis.document_keys,
             passage_keys=analysis.passage_keys,
             passage_fingerprints=tuple(p.fingerprint for p in analysis.features.passages),
+            features=encode_features(analysis.features),
         )
         view.add(record, [MatchEdge(draft.article_id, m.article_id, m) for m in matches])
         # Later articles are verified against this one: keep its features rather than re-extract them.

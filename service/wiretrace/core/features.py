@@ -253,3 +253,51 @@ def extract_word_by_word(text: str, config: FeatureConfig, spans: list[Span] | N
         passages.append(PassageFeatures(span, features, tokenhash.sequence_fingerprint(hashes)))
     shingles = shingle_hashes(np.array(all_hashes, dtype=np.uint32), config.shingle_size)
     return TextFeatures.build(shingles, tuple(passages), len(all_hashes))
+
+
+# Stored features: a later article is verified against this one without re-reading its text.
+_FEATURES_FORMAT = 1
+_HEADER = np.dtype("<u4")
+
+
+def encode_features(features: TextFeatures) -> bytes:
+    """The lexical features as bytes (embeddings are not stored: they are recomputed)."""
+    passages = features.passages
+    header = np.array(
+        [_FEATURES_FORMAT, features.token_count, features.shingles.size, len(passages), features.flat_features.size],
+        dtype=_HEADER,
+    )
+    spans = np.array([(p.span.start, p.span.end) for p in passages], dtype="<u4").reshape(-1)
+    return b"".join(
+        (
+            header.tobytes(),
+            features.shingles.astype("<u4").tobytes(),
+            spans.tobytes(),
+            np.array([p.fingerprint for p in passages], dtype="<u8").tobytes(),
+            np.array([p.features.size for p in passages], dtype="<u4").tobytes(),
+            np.concatenate([p.features for p in passages]).astype("<u4").tobytes() if passages else b"",
+        )
+    )
+
+
+def decode_features(data: bytes) -> TextFeatures:
+    """Inverse of :func:`encode_features`."""
+    version, token_count, shingle_count, passage_count, feature_count = np.frombuffer(data, _HEADER, 5).tolist()
+    if version != _FEATURES_FORMAT:
+        raise ValueError(f"stored features have format {version}, expected {_FEATURES_FORMAT}")
+    offset = 5 * 4
+    shingles = np.frombuffer(data, "<u4", shingle_count, offset).astype(np.uint32)
+    offset += 4 * shingle_count
+    spans = np.frombuffer(data, "<u4", 2 * passage_count, offset).tolist()
+    offset += 8 * passage_count
+    fingerprints = np.frombuffer(data, "<u8", passage_count, offset).tolist()
+    offset += 8 * passage_count
+    sizes = np.frombuffer(data, "<u4", passage_count, offset)
+    offset += 4 * passage_count
+    flat = np.frombuffer(data, "<u4", feature_count, offset).astype(np.uint32)
+    bounds = [0, *np.cumsum(sizes, dtype=np.int64).tolist()]
+    passages = tuple(
+        PassageFeatures(Span(spans[2 * i], spans[2 * i + 1]), flat[bounds[i] : bounds[i + 1]], fingerprints[i])
+        for i in range(passage_count)
+    )
+    return TextFeatures.build(shingles, passages, token_count)

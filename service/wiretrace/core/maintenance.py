@@ -21,6 +21,7 @@ import numpy as np
 from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
 from wiretrace.core.engine import Analysis, IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
+from wiretrace.core.features import encode_features
 from wiretrace.core.lineage import components
 from wiretrace.core.model import Article, ArticleDraft, MatchEdge
 from wiretrace.core.settings import IndexSettings
@@ -62,6 +63,8 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
                 record.passage_keys.reshape(-1), expected.passage_keys.reshape(-1)
             ):
                 problems.append(f"{article.article_id}: stored bucket keys differ from its text's")
+            if record.features and record.features != encode_features(expected.features):
+                problems.append(f"{article.article_id}: stored features differ from its text's")
             if article.article_id not in storage.candidates(record.document_keys, record.passage_keys):
                 problems.append(f"{article.article_id}: not found in its own LSH buckets")
     known = set(ids)
@@ -288,6 +291,7 @@ def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) ->
                 document_keys=analysis.document_keys,
                 passage_keys=analysis.passage_keys,
                 passage_fingerprints=tuple(p.fingerprint for p in analysis.features.passages),
+                features=encode_features(analysis.features),
             )
         )
         count += 1

@@ -51,6 +51,9 @@ class ArticleRecord:
     passage_keys: npt.NDArray[np.uint64]
     # Exact-wording fingerprints of the indexed passages (for boilerplate counts).
     passage_fingerprints: tuple[int, ...]
+    # The lexical features (``wiretrace.core.features.encode_features``), so that a later article
+    # is verified against this one without re-reading its text; empty = not stored.
+    features: bytes = b""
 
 
 @dataclass(slots=True)

@@ -228,6 +228,7 @@ class RedisStorage:
             "passage_keys": np.ascontiguousarray(record.passage_keys, dtype=np.uint64).tobytes(),
             "passage_count": int(record.passage_keys.shape[0]),
             "passage_fingerprints": np.asarray(record.passage_fingerprints, dtype=np.uint64).tobytes(),
+            "features": record.features,
         }
         pipe.hset(self._article_key(article.article_id), mapping=fields)
         pipe.zadd(self._key("order"), {article.article_id: seq})
@@ -350,6 +351,7 @@ class RedisStorage:
                 document_keys=np.frombuffer(fields[b"document_keys"], dtype=np.uint64),
                 passage_keys=passage_keys.reshape(count, -1) if count else passage_keys.reshape(0, 0),
                 passage_fingerprints=tuple(np.frombuffer(fields[b"passage_fingerprints"], dtype=np.uint64).tolist()),
+                features=bytes(fields.get(b"features", b"")),
             )
         return records
 

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS articles (
     document_keys BLOB NOT NULL,
     passage_keys BLOB NOT NULL,
     passage_count INTEGER NOT NULL,
-    passage_fingerprints BLOB NOT NULL
+    passage_fingerprints BLOB NOT NULL,
+    features BLOB NOT NULL DEFAULT x''
 );
 CREATE INDEX IF NOT EXISTS articles_by_cluster ON articles (cluster_id);
 CREATE TABLE IF NOT EXISTS fingerprints (
@@ -64,7 +65,7 @@ _ARTICLE_COLUMNS = (
     "seq, article_id, text, title, source, url, language, publish_time_us, create_time_us, content_sha256, cluster_id"
 )
 _RECORD_COLUMNS = _ARTICLE_COLUMNS + ", document_signature, document_keys, passage_keys, passage_count, "
-_RECORD_COLUMNS += "passage_fingerprints"
+_RECORD_COLUMNS += "passage_fingerprints, features"
 _MAX_VARIABLES = 900
 
 
@@ -118,6 +119,9 @@ class SqliteStorage:
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
         connection.executescript(_SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(articles)")}
+        if "features" not in columns:  # a data directory from before features were stored
+            connection.execute("ALTER TABLE articles ADD COLUMN features BLOB NOT NULL DEFAULT x''")
         wanted = json.dumps(asdict(identity), sort_keys=True)
         row = connection.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
         if row is None:
@@ -227,7 +231,7 @@ class SqliteStorage:
         cursor = db.execute(
             "INSERT INTO articles (article_id, text, title, source, url, language, publish_time_us, "
             "create_time_us, content_sha256, cluster_id, document_signature, document_keys, passage_keys, "
-            "passage_count, passage_fingerprints) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "passage_count, passage_fingerprints, features) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.article_id,
                 article.text,
@@ -244,6 +248,7 @@ class SqliteStorage:
                 passage_keys,
                 int(record.passage_keys.shape[0]),
                 np.asarray(record.passage_fingerprints, dtype=np.uint64).tobytes(),
+                record.features,
             ),
         )
         db.executemany(
@@ -286,6 +291,7 @@ class SqliteStorage:
                 document_keys=np.frombuffer(row[12], dtype=np.uint64),
                 passage_keys=passage_keys.reshape(passage_count, -1) if passage_count else passage_keys.reshape(0, 0),
                 passage_fingerprints=tuple(np.frombuffer(row[15], dtype=np.uint64).tolist()),
+                features=bytes(row[16]),
             )
         return records
 
