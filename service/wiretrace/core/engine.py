@@ -281,7 +281,8 @@ class Wiretrace:
         analysis_workers: int = 0,
     ) -> None:
         """``analysis_workers`` > 0 analyses ingested texts in that many worker processes
-        (see :meth:`prepare`), so a busy ingest uses more than one core."""
+        (see :meth:`prepare`), so a busy ingest uses more than one core. The workers are
+        spawned, so a script using them needs the ``if __name__ == "__main__":`` guard."""
         self.storage = storage
         self.settings = settings or IndexSettings()
         self._clock = clock
