@@ -85,7 +85,7 @@ def test_reindex_with_new_parameters_and_resume(tmp_path: Path) -> None:
     source.close()
     settings = IndexSettings(shingle_size=4)
     checkpoint = tmp_path / "new" / "checkpoint.json"
-    target = Wiretrace(SqliteStorage(tmp_path / "new"), settings)
+    target = Wiretrace(SqliteStorage(tmp_path / "new"), settings, analysis_workers=2)
 
     class Interrupted(Exception):
         pass
@@ -95,9 +95,9 @@ def test_reindex_with_new_parameters_and_resume(tmp_path: Path) -> None:
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        reindex(drafts, target, checkpoint=checkpoint, workers=1, batch_size=2, progress=interrupt_after_two)
+        reindex(drafts, target, checkpoint=checkpoint, batch_size=2, progress=interrupt_after_two)
     assert json.loads(checkpoint.read_text())["done"] == 2
-    report = reindex(drafts, target, checkpoint=checkpoint, workers=2, batch_size=2)
+    report = reindex(drafts, target, checkpoint=checkpoint, batch_size=2)
     assert (report.read, report.skipped, report.ingested, report.rejected) == (5, 2, 3, [])
     assert target.stats().parameters["shingle_size"] == 4
     assert {m.article_id for m in target.cluster_of("003").members} == {"000", "001", "003"}
@@ -106,9 +106,9 @@ def test_reindex_with_new_parameters_and_resume(tmp_path: Path) -> None:
 
 
 def test_reindex_rejects_bad_archive_lines_but_keeps_going(tmp_path: Path) -> None:
-    target = Wiretrace(SqliteStorage(tmp_path))
+    target = Wiretrace(SqliteStorage(tmp_path), analysis_workers=2)
     drafts = [*seed_drafts(), ArticleDraft("bad id", "some text"), ArticleDraft("empty", " ")]
-    report = reindex(drafts, target, workers=2, batch_size=3)
+    report = reindex(drafts, target, batch_size=3)
     assert report.ingested == 5 and [r[0] for r in report.rejected] == ["bad id", "empty"]
     target.close()
 

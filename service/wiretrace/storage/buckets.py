@@ -26,18 +26,18 @@ _KEY = np.uint32
 Owners = npt.NDArray[np.uint32]
 
 
+def _positions(low: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """All indexes of the ranges [low, low + counts), concatenated."""
+    return np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+
+
 def owners_of(
     run_keys: npt.NDArray[np.unsignedinteger[Any]], run_owners: Owners, wanted: npt.NDArray[np.unsignedinteger[Any]]
 ) -> Owners:
     """Owners of every entry of a sorted run whose key is in ``wanted``."""
     low = np.searchsorted(run_keys, wanted, side="left")
     high = np.searchsorted(run_keys, wanted, side="right")
-    hits = high - low
-    total = int(hits.sum())
-    if not total:
-        return run_owners[:0]
-    starts = np.repeat(low - np.cumsum(hits) + hits, hits) + np.arange(total)
-    return run_owners[starts]
+    return run_owners[_positions(low, high - low)]
 
 
 class SortedRun:
@@ -92,10 +92,7 @@ class _FrozenRun:
         prefix = (wanted >> self._shift).astype(np.int64)
         low = self._starts[prefix].astype(np.int64)
         counts = self._starts[prefix + 1].astype(np.int64) - low
-        total = int(counts.sum())
-        if not total:
-            return self.owners[:0]
-        positions = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(total)
+        positions = _positions(low, counts)
         hits = positions[self.keys[positions] == np.repeat(wanted, counts)]
         found: Owners = self.owners[hits]
         return found
