@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from wiretrace.core.engine import IngestRequest, Wiretrace
+from wiretrace.core.engine import IngestRequest, Wiretrace, analyse_text
 from wiretrace.core.errors import (
     ArticleAlreadyExists,
     ArticleNotFound,
@@ -15,6 +16,8 @@ from wiretrace.core.errors import (
     IndexMismatch,
     InvalidArgument,
 )
+from wiretrace.core.features import decode_sentence_sets, encode_features
+from wiretrace.core.matching import may_align, verify
 from wiretrace.core.model import ArticleDraft, IngestOutcome, MatchKind, PassageKind
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
@@ -244,3 +247,30 @@ def test_fewer_sentence_permutations_mean_fewer_bands_and_a_new_index_identity(t
     index.close()
     with pytest.raises(IndexMismatch):
         Wiretrace(SqliteStorage(tmp_path), IndexSettings(max_text_chars=20_000))
+
+
+def test_cheap_sentence_test_never_drops_a_candidate_verification_accepts() -> None:
+    """may_align is a necessary condition of a lexical passage: checked over every pair of
+    seeds and of Clough-Stevenson-like rewrites (words dropped, sentences shuffled)."""
+    settings = IndexSettings()
+    rng = random.Random(3)
+    texts = [draft.text for draft in seed_drafts()]
+    for text in list(texts):
+        sentences = text.split(". ")
+        rng.shuffle(sentences)
+        kept = [" ".join(w for w in s.split() if rng.random() > 0.3) for s in sentences]
+        texts.append(". ".join(kept))
+    analyses = [analyse_text(t, settings) for t in texts]
+    stored = [decode_sentence_sets(encode_features(a.features)) for a in analyses]
+    accepted = rejected = 0
+    for query in analyses:
+        plausible = may_align(query.features, stored, settings)
+        for other, keep in zip(analyses, plausible.tolist(), strict=True):
+            match = verify(
+                "x", query.features, query.document_signature, other.features, other.document_signature, settings
+            )
+            lexical = match is not None and (match.passages or match.jaccard < settings.near_duplicate_jaccard)
+            assert keep or not lexical
+            accepted += keep
+            rejected += not keep
+    assert accepted and rejected

@@ -33,10 +33,17 @@ from wiretrace.core.errors import (
     InvalidArgument,
     WiretraceError,
 )
-from wiretrace.core.features import TextFeatures, decode_features, encode_features, extract
+from wiretrace.core.features import (
+    SentenceSets,
+    TextFeatures,
+    decode_features,
+    decode_sentence_sets,
+    encode_features,
+    extract,
+)
 from wiretrace.core.lineage import build_cluster, components
 from wiretrace.core.lsh import bucket_keys
-from wiretrace.core.matching import verify
+from wiretrace.core.matching import may_align, verify
 from wiretrace.core.model import (
     Article,
     ArticleDraft,
@@ -332,17 +339,44 @@ class Wiretrace:
     def analyse(self, text: str) -> Analysis:
         return analyse_text(text, self.settings)
 
-    def _features_of(self, record: ArticleRecord) -> TextFeatures:
-        article = record.article
-        key = (article.article_id, article.content_sha256)
+    def _cached(self, record: ArticleRecord) -> TextFeatures | None:
+        key = (record.article.article_id, record.article.content_sha256)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
-                return cached
+            return cached
+
+    def _features_of(self, record: ArticleRecord) -> TextFeatures:
+        cached = self._cached(record)
+        if cached is not None:
+            return cached
+        article = record.article
         features = text_features(article.text, self.settings, record.features)
-        self._remember(key, features)
+        self._remember((article.article_id, article.content_sha256), features)
         return features
+
+    def _sentence_sets(self, record: ArticleRecord) -> SentenceSets:
+        cached = self._cached(record)
+        if cached is not None:
+            return cached.sentence_sets()
+        if record.features:
+            return decode_sentence_sets(record.features)
+        return self._features_of(record).sentence_sets()
+
+    def _plausible(self, analysis: Analysis, records: dict[str, ArticleRecord]) -> dict[str, ArticleRecord]:
+        """The candidates verification could accept in lexical mode: with a sentence that aligns
+        by shared words (:func:`may_align`), or a near-duplicate by their document signatures.
+
+        Near-duplicates need an exact shingle Jaccard of ``near_duplicate_jaccard``; half of it as
+        the MinHash estimate's floor misses one with odds of about 1e-8 at 128 permutations.
+        """
+        ids = sorted(records)
+        aligned = may_align(analysis.features, [self._sentence_sets(records[i]) for i in ids], self.settings)
+        signatures = np.vstack([records[i].document_signature for i in ids])
+        estimated = (signatures == analysis.document_signature).mean(axis=1)
+        near = estimated >= self.settings.near_duplicate_jaccard / 2
+        return {i: records[i] for i, keep in zip(ids, (aligned | near).tolist(), strict=True) if keep}
 
     def _remember(self, key: tuple[str, str], features: TextFeatures) -> None:
         with self._cache_lock:
@@ -356,6 +390,11 @@ class Wiretrace:
         if not candidate_ids:
             return []
         records = view.records(candidate_ids)
+        if not self.settings.semantic:
+            # Sentences can also align by meaning in the semantic layer; there every candidate is verified.
+            records = self._plausible(analysis, records)
+            if not records:
+                return []
         candidates = {i: self._features_of(r) for i, r in records.items()}
         # Boilerplate is wording that recurs verbatim, so the query's own sentences tell it: in
         # many articles anywhere, or in several of the same outlet's (site furniture, bios).

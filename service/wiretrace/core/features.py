@@ -92,6 +92,10 @@ class TextFeatures:
     # One L2-normalised sentence embedding per passage, when the semantic layer is on.
     embeddings: npt.NDArray[np.float32] | None = None
 
+    def sentence_sets(self) -> SentenceSets:
+        sizes = np.bincount(self.flat_owners, minlength=len(self.passages)).astype(np.int64)
+        return SentenceSets(self.flat_features, self.flat_owners, sizes)
+
     @classmethod
     def build(cls, shingles: HashArray, passages: tuple[PassageFeatures, ...], token_count: int) -> TextFeatures:
         if not passages:
@@ -100,6 +104,18 @@ class TextFeatures:
         owners = np.repeat(np.arange(len(passages), dtype=np.int32), [p.features.size for p in passages])
         order = np.argsort(features, kind="stable")
         return cls(shingles, passages, token_count, features[order], owners[order])
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceSets:
+    """A text's sentence content-word sets alone, flattened: what a first cheap test of a
+    candidate needs, readable from stored features without building the whole text's."""
+
+    # Every sentence's features (any order) and the index of the sentence each belongs to.
+    features: HashArray
+    owners: npt.NDArray[np.int32]
+    # Features per sentence.
+    sizes: npt.NDArray[np.int64]
 
 
 _HASH_CACHE: dict[str, int] = {}
@@ -280,11 +296,27 @@ def encode_features(features: TextFeatures) -> bytes:
     )
 
 
-def decode_features(data: bytes) -> TextFeatures:
-    """Inverse of :func:`encode_features`."""
+def _stored_header(data: bytes) -> tuple[int, int, int, int]:
+    """(token count, shingles, passages, passage features) of stored features."""
     version, token_count, shingle_count, passage_count, feature_count = np.frombuffer(data, _HEADER, 5).tolist()
     if version != _FEATURES_FORMAT:
         raise ValueError(f"stored features have format {version}, expected {_FEATURES_FORMAT}")
+    return token_count, shingle_count, passage_count, feature_count
+
+
+def decode_sentence_sets(data: bytes) -> SentenceSets:
+    """The sentence sets of stored features (:func:`encode_features`), without decoding the rest."""
+    _, shingle_count, passage_count, feature_count = _stored_header(data)
+    offset = 5 * 4 + 4 * shingle_count + 16 * passage_count
+    sizes = np.frombuffer(data, "<u4", passage_count, offset).astype(np.int64)
+    features = np.frombuffer(data, "<u4", feature_count, offset + 4 * passage_count).astype(np.uint32)
+    owners = np.repeat(np.arange(passage_count, dtype=np.int32), sizes)
+    return SentenceSets(features, owners, sizes)
+
+
+def decode_features(data: bytes) -> TextFeatures:
+    """Inverse of :func:`encode_features`."""
+    token_count, shingle_count, passage_count, feature_count = _stored_header(data)
     offset = 5 * 4
     shingles = np.frombuffer(data, "<u4", shingle_count, offset).astype(np.uint32)
     offset += 4 * shingle_count

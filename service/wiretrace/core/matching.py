@@ -7,13 +7,13 @@ runs (as passim and TextPAIR extend seed matches), with offsets on both sides.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.core.features import PassageFeatures, TextFeatures
+from wiretrace.core.features import HashArray, PassageFeatures, SentenceSets, TextFeatures
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import Signature, estimate_jaccard
@@ -34,13 +34,19 @@ def _overlap(first: np.ndarray, second: np.ndarray) -> int:
     return int(np.intersect1d(first, second, assume_unique=True).size)
 
 
-def _shared_counts(query: TextFeatures, matched: TextFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(query passage, matched passage, shared features) for every pair sharing a feature."""
-    if query.flat_features.size == 0 or matched.flat_features.size == 0:
+def _shared_counts(
+    query: TextFeatures, features: HashArray, owners: npt.NDArray[np.int32], width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(query sentence, other sentence, shared features) for every pair sharing a feature.
+
+    ``features`` (sorted) and ``owners`` are the other side's flattened sentence sets, whose
+    sentence indices are below ``width``.
+    """
+    if query.flat_features.size == 0 or features.size == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty
-    low = np.searchsorted(matched.flat_features, query.flat_features, side="left")
-    high = np.searchsorted(matched.flat_features, query.flat_features, side="right")
+    low = np.searchsorted(features, query.flat_features, side="left")
+    high = np.searchsorted(features, query.flat_features, side="right")
     hits = high - low
     total = int(hits.sum())
     if total == 0:
@@ -48,10 +54,45 @@ def _shared_counts(query: TextFeatures, matched: TextFeatures) -> tuple[np.ndarr
         return empty, empty, empty
     query_side = np.repeat(query.flat_owners.astype(np.int64), hits)
     starts = np.repeat(low - np.cumsum(hits) + hits, hits) + np.arange(total)
-    matched_side = matched.flat_owners[starts].astype(np.int64)
-    width = len(matched.passages)
-    pairs, shared = np.unique(query_side * width + matched_side, return_counts=True)
+    other_side = owners[starts].astype(np.int64)
+    pairs, shared = np.unique(query_side * width + other_side, return_counts=True)
     return pairs // width, pairs % width, shared
+
+
+def _aligns_lexically(
+    shared: np.ndarray, query_sizes: np.ndarray, other_sizes: np.ndarray, settings: IndexSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """(pair aligns by shared words, Jaccard) for sentence pairs with these sizes and overlaps."""
+    jaccard = shared / np.maximum(query_sizes + other_sizes - shared, 1)
+    return (shared >= settings.passage_min_shared) & (jaccard >= settings.passage_min_similarity), jaccard
+
+
+def may_align(query: TextFeatures, candidates: Sequence[SentenceSets], settings: IndexSettings) -> np.ndarray:
+    """Per candidate, whether any of its sentences aligns with one of the query's by shared words.
+
+    Without such a pair a candidate can have no lexical passage and no sentence coverage, so
+    verification would reject it unless it is a near-duplicate by shingles. Most LSH candidates
+    of a large index are chance collisions of common words; this tests them all in one
+    vectorised pass, so that full verification runs only on the few that can pass.
+    """
+    result = np.zeros(len(candidates), dtype=bool)
+    if not candidates or query.flat_features.size == 0:
+        return result
+    counts = np.array([c.sizes.size for c in candidates], dtype=np.int64)
+    bases = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    width = int(counts.sum())
+    features = np.concatenate([c.features for c in candidates])
+    owners = np.concatenate([c.owners.astype(np.int64) + base for c, base in zip(candidates, bases, strict=True)])
+    order = np.argsort(features, kind="stable")
+    query_index, other_index, shared = _shared_counts(query, features[order], owners[order], max(width, 1))
+    if shared.size == 0:
+        return result
+    query_sizes = np.bincount(query.flat_owners, minlength=len(query.passages))
+    other_sizes = np.concatenate([c.sizes for c in candidates])
+    aligned, _ = _aligns_lexically(shared, query_sizes[query_index], other_sizes[other_index], settings)
+    owner_candidate = np.repeat(np.arange(len(candidates)), counts)
+    result[owner_candidate[other_index[aligned]]] = True
+    return result
 
 
 def _sentence_pairs(
@@ -69,11 +110,12 @@ def _sentence_pairs(
     pairs to the query sentence's nearest counterparts, as margin-based bitext mining
     does: a sentence on the same topic is close, its translation is closer.
     """
-    query_index, matched_index, shared = _shared_counts(query, matched)
+    query_index, matched_index, shared = _shared_counts(
+        query, matched.flat_features, matched.flat_owners, len(matched.passages)
+    )
     query_sizes = np.array([p.features.size for p in query.passages], dtype=np.int64)
     matched_sizes = np.array([p.features.size for p in matched.passages], dtype=np.int64)
-    jaccard = shared / np.maximum(query_sizes[query_index] + matched_sizes[matched_index] - shared, 1)
-    lexical = (shared >= settings.passage_min_shared) & (jaccard >= settings.passage_min_similarity)
+    lexical, jaccard = _aligns_lexically(shared, query_sizes[query_index], matched_sizes[matched_index], settings)
     if query.embeddings is None or matched.embeddings is None or not query.passages or not matched.passages:
         return query_index[lexical], matched_index[lexical], shared[lexical], jaccard[lexical], lexical[lexical]
     cosine = query.embeddings @ matched.embeddings.T
