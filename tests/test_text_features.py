@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -63,6 +65,28 @@ def test_sentences_are_ordered_trimmed_and_inside_the_text(text: str) -> None:
         assert previous_end <= span.start < span.end <= len(text)
         assert not text[span.start].isspace() and not text[span.end - 1].isspace()
         previous_end = span.end
+
+
+# The sentence boundary rule as one regex (slow: its line-break alternative is tried at every
+# position); split_sentences must find exactly its boundaries.
+_BOUNDARY_SPEC = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’»)\]]))\s+(?=[\"'“‘«(\[]?[^\W_a-z])|\s*\n\s*")
+boundary_texts = st.text(st.sampled_from(list(" \n\t\r\u2028\u00a0.!?\"'”’»)]“‘«([aAbZ1_é,")), max_size=80)
+
+
+@given(st.one_of(texts, boundary_texts))
+def test_sentence_boundaries_follow_the_rule(text: str) -> None:
+    pieces = []
+    start = 0
+    for boundary in _BOUNDARY_SPEC.finditer(text):
+        pieces.append((start, boundary.start()))
+        start = boundary.end()
+    pieces.append((start, len(text)))
+    expected = []
+    for start, end in pieces:
+        piece = text[start:end]
+        if piece.strip():
+            expected.append((start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())))
+    assert [(s.start, s.end) for s in split_sentences(text)] == expected
 
 
 def test_sentence_split_keeps_quotes_and_lines() -> None:
@@ -137,7 +161,7 @@ def test_concurrent_analysis_gives_the_same_features() -> None:
     texts = [d.text for d in seed_drafts()] * 24
     config = FeatureConfig()
     module._STEM_CACHE.clear()
-    module._TERM_CACHE.clear()
+    module._TERMS.clear()
     results: dict[int, list[list[int]]] = {}
     errors: list[BaseException] = []
 

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import repeat
 from typing import cast
 
 import numpy as np
@@ -59,7 +60,6 @@ from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import MinHasher, Signature
 from wiretrace.core.validation import validate_article_id, validate_draft, validate_text
 from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity, Storage
-from wiretrace.storage.buckets import SortedRun
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -75,6 +75,26 @@ class Analysis:
     document_signature: Signature
     document_keys: npt.NDArray[np.uint64]
     passage_keys: npt.NDArray[np.uint64]
+    # ``features`` as stored (:func:`encode_features`).
+    stored_features: bytes
+
+    def __reduce__(self) -> tuple[Callable[..., Analysis], tuple[object, ...]]:
+        # Analyses come back from worker processes: the stored form pickles several times
+        # faster than the feature objects, and is needed anyway.
+        embeddings = self.features.embeddings
+        fields = (self.stored_features, embeddings, self.document_signature, self.document_keys, self.passage_keys)
+        return _restore_analysis, fields
+
+
+def _restore_analysis(
+    stored_features: bytes,
+    embeddings: npt.NDArray[np.float32] | None,
+    document_signature: Signature,
+    document_keys: npt.NDArray[np.uint64],
+    passage_keys: npt.NDArray[np.uint64],
+) -> Analysis:
+    features = replace(decode_features(stored_features), embeddings=embeddings)
+    return Analysis(features, document_signature, document_keys, passage_keys, stored_features)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +145,7 @@ def analyse_text(text: str, settings: IndexSettings) -> Analysis:
         document_signature=document_signature,
         document_keys=bucket_keys(document_signature, settings.document_lsh)[0],
         passage_keys=passage_keys,
+        stored_features=encode_features(features),
     )
 
 
@@ -161,6 +182,35 @@ def new_cluster_id() -> str:
     return secrets.token_hex(8)
 
 
+class _PendingBuckets:
+    """The bucket entries of a batch being staged: bucket key -> pending article numbers.
+
+    Dict and set operations that run in C over a whole article's keys: a batch holds a
+    few hundred articles, too few for sorted arrays to pay for re-sorting after each one.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[int, int] = {}
+        # Later owners of a key, for the rare keys that several pending articles share.
+        self._more: dict[int, list[int]] = {}
+
+    def add(self, number: int, keys: npt.NDArray[np.uint64]) -> None:
+        new = keys.ravel().tolist()
+        taken = self._first.keys() & new
+        if taken:
+            for key in taken:
+                self._more.setdefault(key, []).append(number)
+            new = [key for key in new if key not in taken]
+        self._first.update(zip(new, repeat(number)))
+
+    def lookup(self, keys: npt.NDArray[np.uint64]) -> set[int]:
+        hits = self._first.keys() & keys.ravel().tolist()
+        numbers = {self._first[key] for key in hits}
+        for key in hits & self._more.keys():
+            numbers.update(self._more[key])
+        return numbers
+
+
 class _Overlay:
     """Reads of the store with pending (uncommitted) changes laid over them."""
 
@@ -173,8 +223,7 @@ class _Overlay:
         # The batch's own bucket entries; owners are numbers into ``_pending_ids``.
         self._pending_ids: list[str] = []
         self._pending_numbers: dict[str, int] = {}
-        self._document_buckets = SortedRun()
-        self._passage_buckets = SortedRun()
+        self._buckets = _PendingBuckets()
         self._fingerprints: defaultdict[int, int] = defaultdict(int)
         self._source_fingerprints: defaultdict[str, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
         self._edges: list[MatchEdge] = []
@@ -201,14 +250,9 @@ class _Overlay:
     def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
         found = self.storage.candidates(document_keys, passage_keys) - self._deleted
         if self._pending_numbers:
-            numbers = np.concatenate(
-                (
-                    self._document_buckets.lookup(np.unique(document_keys.ravel())),
-                    self._passage_buckets.lookup(np.unique(passage_keys.ravel())),
-                )
-            )
+            numbers = self._buckets.lookup(document_keys) | self._buckets.lookup(passage_keys)
             live = set(self._pending_numbers.values())
-            found.update(self._pending_ids[n] for n in np.unique(numbers).tolist() if n in live)
+            found.update(self._pending_ids[n] for n in numbers if n in live)
         return found - self._deleted
 
     def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
@@ -238,8 +282,8 @@ class _Overlay:
         number = len(self._pending_ids)
         self._pending_ids.append(article_id)
         self._pending_numbers[article_id] = number
-        self._document_buckets.add(number, record.document_keys)
-        self._passage_buckets.add(number, record.passage_keys)
+        self._buckets.add(number, record.document_keys)
+        self._buckets.add(number, record.passage_keys)
         for fingerprint in set(record.passage_fingerprints):
             self._fingerprints[fingerprint] += 1
             self._source_fingerprints[record.article.source][fingerprint] += 1
@@ -542,7 +586,7 @@ class Wiretrace:
             document_keys=analysis.document_keys,
             passage_keys=analysis.passage_keys,
             passage_fingerprints=tuple(p.fingerprint for p in analysis.features.passages),
-            features=encode_features(analysis.features),
+            features=analysis.stored_features,
         )
         view.add(record, [MatchEdge(draft.article_id, m.article_id, m) for m in matches])
         # Later articles are verified against this one: keep its features rather than re-extract them.

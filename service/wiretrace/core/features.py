@@ -218,7 +218,7 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
         return TextFeatures.build(shingles, (), int(tokens.hashes.size))
     sentence = np.searchsorted(np.array([span.start for span in spans]), tokens.starts, side="right") - 1
     fingerprints = tokenhash.sequence_fingerprints(tokens.hashes, sentence, len(spans))
-    terms = _term_hashes(text, tokens)
+    terms = _TERMS.lookup(text, tokens)
     content = terms >= 0
     keys = np.unique((sentence[content].astype(np.uint64) << np.uint64(32)) | terms[content].astype(np.uint64))
     owner = (keys >> np.uint64(32)).astype(np.int64)
@@ -232,26 +232,72 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
     return TextFeatures.build(shingles, passages, int(tokens.hashes.size))
 
 
-# Token hash -> hash of its stemmed content word, or -1 for function words (memoised).
-_TERM_CACHE: dict[int, int] = {}
-
-
 def _term(word: str) -> int:
     """Hash of the word's stem, or -1 for a function word."""
     return word_hash(stem(word)) if is_content_word(word) else -1
 
 
-def _term_hashes(text: str, tokens: tokenhash.TokenHashes) -> npt.NDArray[np.int64]:
-    keys = tokens.hashes.tolist()
-    found = list(map(_TERM_CACHE.get, keys))
-    if None in found:
-        if len(_TERM_CACHE) >= _CACHE_LIMIT:
-            _TERM_CACHE.clear()
-        for position, value in enumerate(found):
-            if value is None:
-                word = normalise_token(text[tokens.starts[position] : tokens.ends[position]])
-                found[position] = _TERM_CACHE[keys[position]] = _term(word)
-    return np.array(found, dtype=np.int64)
+class _TermTable:
+    """Token hash -> hash of its stemmed content word, or -1 for a function word (memoised).
+
+    Known tokens are looked up for a whole text at once in sorted arrays; only tokens not
+    seen before are normalised and stemmed in Python, and join the arrays in batches.
+    """
+
+    _MERGE_EVERY = 256
+
+    def __init__(self) -> None:
+        # (sorted token hashes, their terms): replaced whole, so readers never see a torn pair.
+        self._table = (np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64))
+        self._new: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._table = (np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64))
+            self._new = {}
+
+    def lookup(self, text: str, tokens: tokenhash.TokenHashes) -> npt.NDArray[np.int64]:
+        keys, values = self._table
+        hashes = tokens.hashes
+        if keys.size:
+            position = np.minimum(np.searchsorted(keys, hashes), keys.size - 1)
+            known = keys[position] == hashes
+            found = np.where(known, values[position], -1)
+        else:
+            known = np.zeros(hashes.size, dtype=bool)
+            found = np.full(hashes.size, -1, dtype=np.int64)
+        missing = np.flatnonzero(~known)
+        if missing.size:
+            new = self._new
+            for index in missing.tolist():
+                key = int(hashes[index])
+                value = new.get(key)
+                if value is None:
+                    value = new[key] = _term(normalise_token(text[tokens.starts[index] : tokens.ends[index]]))
+                found[index] = value
+            if len(new) >= self._MERGE_EVERY + keys.size // 16:
+                self._merge()
+        return found
+
+    def _merge(self) -> None:
+        with self._lock:
+            new, self._new = self._new, {}
+            # One C-level copy: a thread that took the old dict may still be adding to it.
+            items = list(new.items())
+            if not items:
+                return
+            old_keys, old_values = self._table
+            added = np.array(items, dtype=np.int64).reshape(-1, 2)
+            keys = np.concatenate((old_keys, added[:, 0].astype(np.uint32)))
+            values = np.concatenate((old_values, added[:, 1]))
+            if keys.size > _CACHE_LIMIT:
+                keys, values = keys[-_CACHE_LIMIT:], values[-_CACHE_LIMIT:]
+            keys, first = np.unique(keys, return_index=True)
+            self._table = (keys, values[first])
+
+
+_TERMS = _TermTable()
 
 
 def extract_word_by_word(text: str, config: FeatureConfig, spans: list[Span] | None = None) -> TextFeatures:

@@ -254,7 +254,7 @@ def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) ->
                 document_keys=analysis.document_keys,
                 passage_keys=analysis.passage_keys,
                 passage_fingerprints=tuple(p.fingerprint for p in analysis.features.passages),
-                features=encode_features(analysis.features),
+                features=analysis.stored_features,
             )
         )
         count += 1

@@ -16,12 +16,10 @@ from functools import lru_cache
 # so numbers keep their separators ("3,000", "2.5") and "Kazakhstan's" stays one word.
 _TOKEN_RE = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
 _THOUSANDS_RE = re.compile(r"(?<=\d)[,.](?=\d{3}(?:\D|$))")
-# Sentence ends: . ! ? (optionally followed by closing quotes/brackets), then space
-# and something that can start a sentence; line breaks always end one.
-_SENTENCE_END_RE = re.compile(
-    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’»)\]]))\s+(?=[\"'“‘«(\[]?[^\W_a-z])|\s*\n\s*",
-    re.UNICODE,
-)
+# Sentence ends: . ! ? (optionally followed by a closing quote/bracket), then white space
+# (group 1, the boundary) and something that can start a sentence. Line breaks always end
+# one: see :func:`split_sentences`.
+_SENTENCE_END_RE = re.compile(r"[.!?][\"'”’»)\]]?(\s+)(?=[\"'“‘«(\[]?[^\W_a-z])", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +79,27 @@ def words(text: str, start: int = 0, end: int | None = None) -> list[str]:
 
 
 def split_sentences(text: str) -> list[Span]:
-    """Sentence spans, trimmed of surrounding white space; empty ones are dropped."""
+    """Sentence spans, trimmed of surrounding white space; empty ones are dropped.
+
+    A boundary is a whole run of white space: after a sentence end, or holding a line
+    break. Line breaks are found with ``str.find`` rather than a regex alternative, which
+    would be tried at every position of the text.
+    """
+    boundaries = {match.start(1): match.end(1) for match in _SENTENCE_END_RE.finditer(text)}
+    newline = text.find("\n")
+    while newline >= 0:
+        start, end = newline, newline + 1
+        while start > 0 and text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and text[end].isspace():
+            end += 1
+        boundaries[start] = end
+        newline = text.find("\n", end)
     spans: list[Span] = []
     start = 0
-    for boundary in _SENTENCE_END_RE.finditer(text):
-        _append_trimmed(text, start, boundary.start(), spans)
-        start = boundary.end()
+    for boundary_start in sorted(boundaries):
+        _append_trimmed(text, start, boundary_start, spans)
+        start = boundaries[boundary_start]
     _append_trimmed(text, start, len(text), spans)
     return spans
 
