@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,6 +233,21 @@ def test_analysis_in_worker_processes_gives_the_same_index(tmp_path: Path) -> No
         index.close()
     assert results[0] == results[1]
     assert any(matches for _, matches in results[1])
+
+
+def test_an_analysis_survives_the_trip_from_a_worker_process() -> None:
+    settings = IndexSettings()
+    for draft in seed_drafts():
+        analysis = analyse_text(draft.text, settings)
+        copy = pickle.loads(pickle.dumps(analysis))
+        assert copy.stored_features == analysis.stored_features == encode_features(analysis.features)
+        assert [(p.span, p.fingerprint, p.features.tolist()) for p in copy.features.passages] == [
+            (p.span, p.fingerprint, p.features.tolist()) for p in analysis.features.passages
+        ]
+        for name in ("shingles", "flat_features", "flat_owners"):
+            assert getattr(copy.features, name).tolist() == getattr(analysis.features, name).tolist()
+        for name in ("document_signature", "document_keys", "passage_keys"):
+            assert getattr(copy, name).tolist() == getattr(analysis, name).tolist()
 
 
 def test_fewer_sentence_permutations_mean_fewer_bands_and_a_new_index_identity(tmp_path: Path) -> None:
