@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,3 +88,33 @@ def test_kill_9_loses_no_acknowledged_ingest(tmp_path: Path) -> None:
         for name, (_, matched) in stored.items():
             assert matched, f"{name} is stored but not indexed"
         assert stub.GetStats(pb.GetStatsRequest()).articles == len(stored) >= len(acknowledged)
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return [int(child) for task in tasks for child in (task / "children").read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" not in status.read_text()
+
+
+def test_analysis_workers_leave_with_a_killed_server(tmp_path: Path) -> None:
+    """kill -9 runs no shutdown: the worker processes must notice on their own, or they wait forever."""
+    with ServerProcess(tmp_path / "data", "--analysis-workers", "1") as server:
+        with grpc.insecure_channel(server.address) as channel:  # the pool starts its worker on first use
+            stub = pb_grpc.WiretraceServiceStub(channel)
+            request = pb.IngestArticlesRequest(article=_request("w", seed_drafts()[0].text))
+            assert not next(iter(stub.IngestArticles(iter([request])))).HasField("error")
+        helpers = [
+            pid
+            for pid in _children(server.process.pid)
+            if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert any(b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in helpers)
+        server.kill()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in helpers)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import multiprocessing
+import multiprocessing.connection
+import os
 import secrets
 import threading
 from collections import OrderedDict, defaultdict
@@ -166,6 +168,16 @@ _worker_settings: IndexSettings | None = None
 def _init_worker(settings: IndexSettings) -> None:
     global _worker_settings
     _worker_settings = settings
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # A worker holds both ends of its task queue, so it would wait on it forever once the
+        # server is killed (kill -9 runs no shutdown): leave with the parent instead.
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(0)
 
 
 def _analyse_all(texts: list[str]) -> list[Analysis]:
