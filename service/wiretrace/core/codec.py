@@ -3,7 +3,7 @@ evidence and by snapshot export. Field names are stable (documented format)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
@@ -40,14 +40,26 @@ def match_from_dict(data: dict[str, Any]) -> Match:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def to_micros(moment: datetime | None) -> int | None:
+    """Microseconds since the Unix epoch, exactly (integer arithmetic, also before 1970).
+
+    A naive datetime is taken as local time, as :meth:`datetime.timestamp` does.
+    """
     if moment is None:
         return None
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.astimezone()
+    # timedelta // timedelta is exact integer floor division; float timestamps are not exact
+    # beyond 2**53 microseconds and int(timestamp()) truncates toward zero before 1970.
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def from_micros(micros: int | None) -> datetime | None:
+    """Inverse of :func:`to_micros`, in UTC."""
     if micros is None:
         return None
-    seconds, micro = divmod(micros, 1_000_000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micro)
+    return _EPOCH + timedelta(microseconds=micros)
