@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from wiretrace.config import ServerSettings
+from wiretrace.config import ServerSettings, StorageSettings
 from wiretrace.core.settings import IndexSettings
 from wiretrace.server import RunningServer, create_server
 from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
@@ -19,7 +19,9 @@ pytest_plugins = ["redis_servers"]
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
     settings = ServerSettings(
-        listen="127.0.0.1:0", data_dir=tmp_path / "data", index=IndexSettings(max_text_chars=MAX_TEXT_CHARS)
+        listen="127.0.0.1:0",
+        storage=StorageSettings(data_dir=tmp_path / "data"),
+        index=IndexSettings(max_text_chars=MAX_TEXT_CHARS),
     )
     running = create_server(settings)
     yield running

@@ -93,12 +93,14 @@ def test_ingest_error_mapping() -> None:
 
 
 def test_token_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from wiretrace.config import ServerSettings
+    from wiretrace.config import ServerSettings, StorageSettings
     from wiretrace.server import create_server
 
     (tmp_path / "tokens").write_text("tok\n")
     running = create_server(
-        ServerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "d", auth_token_file=tmp_path / "tokens")
+        ServerSettings(
+            listen="127.0.0.1:0", storage=StorageSettings(data_dir=tmp_path / "d"), auth_token_file=tmp_path / "tokens"
+        )
     )
     try:
         monkeypatch.setenv("WIRETRACE_TOKEN", "tok")

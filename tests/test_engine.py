@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from wiretrace.core.engine import IngestRequest, Wiretrace, analyse_text
+from wiretrace.core.analysis import analyse_text
+from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import (
     ArticleAlreadyExists,
     ArticleNotFound,
@@ -42,7 +43,7 @@ def seeded(engine: Wiretrace) -> Wiretrace:
 
 def test_verbatim_statement_links_000_and_001_with_offsets(seeded: Wiretrace) -> None:
     text_000, text_001 = seeded.get("000").text, seeded.get("001").text
-    (match,) = [m for m in seeded.find_matches(article_id="001") if m.article_id == "000"]
+    (match,) = [m for m in seeded.find_matches(article_id="001").matches if m.article_id == "000"]
     assert match.kind is MatchKind.REUSED_PASSAGE
     verbatim = [p for p in match.passages if p.kind is PassageKind.VERBATIM]
     assert verbatim, match
@@ -64,7 +65,7 @@ def test_three_versions_of_the_statement_form_one_cluster(seeded: Wiretrace) -> 
 def test_boilerplate_is_never_reported_as_reuse(seeded: Wiretrace) -> None:
     for article_id in ("000", "001", "002", "003", "004"):
         text = seeded.get(article_id).text
-        for match in seeded.find_matches(article_id=article_id):
+        for match in seeded.find_matches(article_id=article_id).matches:
             other = seeded.get(match.article_id).text
             for passage in match.passages:
                 shared = (
@@ -77,7 +78,7 @@ def test_boilerplate_is_never_reported_as_reuse(seeded: Wiretrace) -> None:
 
 def test_find_matches_for_unstored_text(seeded: Wiretrace) -> None:
     text = "Officials said: the constitutional order has been mostly restored in all regions of the country."
-    matches = seeded.find_matches(text=text)
+    matches = seeded.find_matches(text=text).matches
     assert {m.article_id for m in matches} >= {"000", "001"}
     assert seeded.stats().counts.articles == 5
 
@@ -121,7 +122,7 @@ def test_delete_removes_article_edges_and_splits_cluster(seeded: Wiretrace) -> N
     seeded.delete("003")
     with pytest.raises(ArticleNotFound):
         seeded.get("003")
-    assert all(m.article_id != "003" for m in seeded.find_matches(article_id="001"))
+    assert all(m.article_id != "003" for m in seeded.find_matches(article_id="001").matches)
     assert {m.article_id for m in seeded.cluster(cluster_id).members} == {"000", "001"}
     seeded.delete("001")
     assert [m.article_id for m in seeded.cluster_of("000").members] == ["000"]
@@ -192,11 +193,11 @@ def test_state_survives_reopen(tmp_path: Path) -> None:
     engine = Wiretrace(SqliteStorage(tmp_path))
     for draft in seed_drafts():
         engine.ingest(draft)
-    before = {m.article_id for m in engine.find_matches(article_id="003")}
+    before = {m.article_id for m in engine.find_matches(article_id="003").matches}
     engine.close()
     reopened = Wiretrace(SqliteStorage(tmp_path))
     assert reopened.stats().counts.articles == 5
-    assert {m.article_id for m in reopened.find_matches(article_id="003")} == before
+    assert {m.article_id for m in reopened.find_matches(article_id="003").matches} == before
     reopened.close()
 
 
@@ -259,7 +260,7 @@ def test_fewer_sentence_permutations_mean_fewer_bands_and_a_new_index_identity(t
         assert result.article.article_id == draft.article_id
     stored = index.storage.get_records(["001"])["001"]
     assert stored.passage_keys.shape[1] == small.passage_lsh.bands
-    assert any(m.article_id == "000" for m in index.find_matches(article_id="001"))  # the verbatim statement
+    assert any(m.article_id == "000" for m in index.find_matches(article_id="001").matches)  # the verbatim statement
     index.close()
     with pytest.raises(IndexMismatch):
         Wiretrace(SqliteStorage(tmp_path), IndexSettings(max_text_chars=20_000))

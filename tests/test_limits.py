@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
-from wiretrace.config import ServerSettings
+from wiretrace.config import ServerSettings, StorageSettings
 from wiretrace.core.settings import IndexSettings
 from wiretrace.server import create_server
 from wiretrace.v1 import wiretrace_service_pb2 as pb
@@ -20,7 +20,7 @@ def test_message_size_limit_and_rate_limit(tmp_path: Path) -> None:
     running = create_server(
         ServerSettings(
             listen="127.0.0.1:0",
-            data_dir=tmp_path / "d",
+            storage=StorageSettings(data_dir=tmp_path / "d"),
             max_message_bytes=64 * 1024,
             max_stream_rate=20,
             index=IndexSettings(max_text_chars=1_000_000),

@@ -38,7 +38,7 @@ def _state(engine: Wiretrace) -> dict[str, object]:
         "articles": [(a.article_id, a.content_sha256, a.publish_time, a.create_time) for a in articles],
         "clusters": sorted(sorted(m.article_id for m in engine.cluster_of(a.article_id).members) for a in articles),
         "matches": {
-            a.article_id: [m.article_id for m in engine.find_matches(article_id=a.article_id)] for a in articles
+            a.article_id: [m.article_id for m in engine.find_matches(article_id=a.article_id).matches] for a in articles
         },
     }
 
@@ -75,7 +75,7 @@ def test_stored_features_are_used_for_verification_and_checked(tmp_path: Path) -
     engine = Wiretrace(SqliteStorage(tmp_path))
     assert any("000: stored features differ" in p for p in check_consistency(engine))
     # Verification reads them: 001 no longer finds its statement in 000, which now "holds" 002's text.
-    assert "000" not in {m.article_id for m in engine.find_matches(article_id="001")}
+    assert "000" not in {m.article_id for m in engine.find_matches(article_id="001").matches}
     engine.close()
 
 

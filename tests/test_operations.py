@@ -14,7 +14,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from processes import ServerProcess, free_port
-from wiretrace.config import ServerSettings
+from wiretrace.config import ServerSettings, StorageSettings
 from wiretrace.server import create_server
 from wiretrace.v1 import wiretrace_service_pb2 as pb
 from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
@@ -37,7 +37,11 @@ def token_file(tmp_path: Path) -> Path:
 
 
 def test_auth_on(tmp_path: Path, token_file: Path) -> None:
-    running = create_server(ServerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "d", auth_token_file=token_file))
+    running = create_server(
+        ServerSettings(
+            listen="127.0.0.1:0", storage=StorageSettings(data_dir=tmp_path / "d"), auth_token_file=token_file
+        )
+    )
     try:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = pb_grpc.WiretraceServiceStub(channel)
@@ -77,7 +81,11 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_tls(tmp_path: Path) -> None:
     key, cert = _self_signed(tmp_path)
-    running = create_server(ServerSettings(listen="127.0.0.1:0", data_dir=tmp_path / "d", tls_cert=cert, tls_key=key))
+    running = create_server(
+        ServerSettings(
+            listen="127.0.0.1:0", storage=StorageSettings(data_dir=tmp_path / "d"), tls_cert=cert, tls_key=key
+        )
+    )
     try:
         credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
         with grpc.secure_channel(f"localhost:{running.port}", credentials) as channel:

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from wiretrace.core import semantic
-from wiretrace.core.engine import Wiretrace, analyse_text
+from wiretrace.core.analysis import analyse_text
+from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import IndexMismatch
 from wiretrace.core.features import extract
 from wiretrace.core.matching import align_passages
@@ -63,9 +64,9 @@ def test_translation_found_by_meaning_where_words_do_not_match(tmp_path: Path, e
     for index in (engine, lexical):
         index.ingest(ArticleDraft("a", STATEMENT_A))
         index.ingest(ArticleDraft("x", UNRELATED))
-    assert lexical.find_matches(text=STATEMENT_B) == []
+    assert lexical.find_matches(text=STATEMENT_B).matches == ()
     lexical.close()
-    (match,) = engine.find_matches(text=STATEMENT_B)
+    (match,) = engine.find_matches(text=STATEMENT_B).matches
     assert match.article_id == "a"
     (passage,) = match.passages
     assert passage.kind is PassageKind.VARIANT
@@ -83,7 +84,7 @@ def test_seed_statement_versions_cluster_with_the_earliest_as_root(engine: Wiret
         assert edge.evidence.passages and edge.reason
     for article_id in ("000", "001", "002", "003", "004"):
         text = engine.get(article_id).text
-        for match in engine.find_matches(article_id=article_id):
+        for match in engine.find_matches(article_id=article_id).matches:
             for passage in match.passages:
                 shared = text[passage.query_start : passage.query_end]
                 assert not any(phrase in shared for phrase in BOILERPLATE), shared

@@ -13,13 +13,14 @@ from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import IndexMismatch
 from wiretrace.core.maintenance import check_consistency
 from wiretrace.core.model import Article, Match, MatchEdge, MatchKind, PassageKind, SharedPassage
-from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity, Storage
+from wiretrace.core.ports import ArticleRecord, ChangeSet, IndexIdentity, Storage
 from wiretrace.storage.redis import RedisStorage
 from wiretrace.storage.sqlite import SqliteStorage
 
 from seeds import TOKAYEV_VERBATIM, seed_drafts
 
 IDENTITY = IndexIdentity("test-v1", 8, 1, 5, 4, 2, 2, 4)
+PARAMETERS = {"num_perm": 8, "shingle_size": 5, "semantic": False}
 Factory = Callable[[], Storage]
 
 
@@ -57,7 +58,7 @@ def make_shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Itera
 @pytest.fixture
 def storage(make_storage: Factory) -> Storage:
     opened = make_storage()
-    opened.open(IDENTITY)
+    opened.open(IDENTITY, PARAMETERS)
     return opened
 
 
@@ -92,10 +93,24 @@ def _edge(query: str, matched: str) -> MatchEdge:
 
 def test_identity_is_checked(make_storage: Factory) -> None:
     first = make_storage()
-    first.open(IDENTITY)
+    first.open(IDENTITY, PARAMETERS)
+    first.close()
     second = make_storage()
     with pytest.raises(IndexMismatch):
-        second.open(IndexIdentity("other-v2", 8, 1, 5, 4, 2, 2, 4))
+        second.open(IndexIdentity("other-v2", 8, 1, 5, 4, 2, 2, 4), PARAMETERS)
+
+
+def test_a_store_remembers_its_parameters(make_storage: Factory) -> None:
+    new = make_storage()
+    assert not new.exists()
+    assert new.saved_parameters() is None
+    new.open(IDENTITY, PARAMETERS)
+    new.close()
+    again = make_storage()
+    assert again.exists()
+    assert again.saved_parameters() == PARAMETERS
+    again.open(IDENTITY, {**PARAMETERS, "shingle_size": 9})  # the first parameters stay
+    assert again.saved_parameters() == PARAMETERS
 
 
 def test_records_round_trip(storage: Storage) -> None:
@@ -208,8 +223,8 @@ def test_list_clusters_pages(storage: Storage) -> None:
 
 def test_two_replicas_see_each_others_writes(make_shared_storage: Factory) -> None:
     first, second = make_shared_storage(), make_shared_storage()
-    first.open(IDENTITY)
-    second.open(IDENTITY)
+    first.open(IDENTITY, PARAMETERS)
+    second.open(IDENTITY, PARAMETERS)
     first.apply(ChangeSet(records=[_record("from-first", "c", [1, 2, 3, 4], [], 1)]))
     assert set(second.get_articles(["from-first"])) == {"from-first"}
     assert second.candidates(np.array([1, 0, 0, 0], dtype=np.uint64), np.empty((0, 4), dtype=np.uint64)) == {
@@ -222,7 +237,7 @@ def test_engine_on_the_seeds(make_storage: Factory) -> None:
     for draft in seed_drafts():
         engine.ingest(draft)
     assert {m.article_id for m in engine.cluster_of("003").members} == {"000", "001", "003"}
-    (match,) = [m for m in engine.find_matches(article_id="001") if m.article_id == "000"]
+    (match,) = [m for m in engine.find_matches(article_id="001").matches if m.article_id == "000"]
     text_001 = engine.get("001").text
     assert any(
         TOKAYEV_VERBATIM in text_001[p.query_start : p.query_end] and p.kind is PassageKind.VERBATIM
@@ -240,8 +255,8 @@ def test_replicas_share_matches_and_lineage(make_shared_storage: Factory) -> Non
     for number, draft in enumerate(drafts):
         (first if number % 2 else second).ingest(draft)
     for article_id in ("000", "001", "003"):
-        assert {m.article_id for m in first.find_matches(article_id=article_id)} == {
-            m.article_id for m in second.find_matches(article_id=article_id)
+        assert {m.article_id for m in first.find_matches(article_id=article_id).matches} == {
+            m.article_id for m in second.find_matches(article_id=article_id).matches
         }
     assert first.cluster_of("003") == second.cluster_of("003")
     second.delete("003")

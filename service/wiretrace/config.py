@@ -1,27 +1,53 @@
-"""Server configuration: every setting has a command-line flag and an environment
-variable of the same meaning (``WIRETRACE_<NAME>``); flags win. The names match
-docker-compose.yml."""
+"""Configuration: typed settings, and every option declared once.
+
+Each :class:`Option` names the settings field it fills, its command-line flag and its
+environment variable (``WIRETRACE_<ENV>``, the names in docker-compose.yml); the
+default is the field's own default. Flags win over variables.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
 
 from wiretrace.core.settings import IndexSettings
 
-DEFAULT_LISTEN = "127.0.0.1:50051"
-DEFAULT_DATA = "./wiretrace-data"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """Where an index lives: a data directory (SQLite) or a Redis prefix."""
+
+    backend: str = "sqlite"
+    data_dir: Path = Path("./wiretrace-data")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
+    redis_prefix: str = "wiretrace"
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("sqlite", "redis"):
+            raise ValueError(f"storage must be 'sqlite' or 'redis', got {self.backend!r}")
+
+    def describe(self) -> str:
+        if self.backend == "sqlite":
+            return str(self.data_dir)
+        return f"redis prefix {self.redis_prefix!r} at {self.redis_url}"
+
+
+def default_analysis_workers() -> int:
+    """One per core beyond the first (which stores, matches and answers), at most 4."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
-    listen: str = DEFAULT_LISTEN
-    data_dir: Path = Path(DEFAULT_DATA)
-    storage: str = "sqlite"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_cluster: bool = False
-    redis_prefix: str = "wiretrace"
+    listen: str = "127.0.0.1:50051"
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    # Threads answering RPCs.
     workers: int = 16
     # Processes analysing ingested texts (tokens, stems, signatures) off the server's own core.
     analysis_workers: int = 0
@@ -39,8 +65,6 @@ class ServerSettings:
     index: IndexSettings = field(default_factory=IndexSettings)
 
     def __post_init__(self) -> None:
-        if self.storage not in ("sqlite", "redis"):
-            raise ValueError(f"storage must be 'sqlite' or 'redis', got {self.storage!r}")
         if self.analysis_workers < 0:
             raise ValueError(f"analysis_workers must not be negative, got {self.analysis_workers}")
         if self.workers < 1:
@@ -55,14 +79,118 @@ class ServerSettings:
             raise ValueError(f"max_message_bytes must be at least 1024, got {self.max_message_bytes}")
 
 
-def default_analysis_workers() -> int:
-    """One per core beyond the first (which stores, matches and answers), at most 4."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting as a flag and an environment variable."""
+
+    field: str
+    flag: str
+    env: str
+    help: str = ""
+    kind: type = str
+    choices: tuple[str, ...] = ()
+    # A default other than the field's (e.g. one that depends on the machine); None = the field's.
+    default: Any = None
+
+    def parse(self, text: str) -> Any:
+        if self.kind is bool:
+            return text.strip().lower() in ("1", "true", "yes", "on")
+        if self.kind is Path:
+            return Path(text) if text else None
+        return self.kind(text)
+
+
+STORAGE_OPTIONS = (
+    Option("backend", "--storage", "STORAGE", "where the index lives", choices=("sqlite", "redis")),
+    Option("data_dir", "--data", "DATA", "data directory of the sqlite backend", kind=Path),
+    Option("redis_url", "--redis-url", "REDIS_URL", "redis://HOST:PORT/DB of the redis backend"),
+    Option("redis_cluster", "--redis-cluster", "REDIS_CLUSTER", "--redis-url names a Redis Cluster node", kind=bool),
+    Option("redis_prefix", "--redis-prefix", "REDIS_PREFIX", "key prefix: one index per prefix"),
+)
+
+SERVER_OPTIONS = (
+    Option("listen", "--listen", "LISTEN", "HOST:PORT to serve on"),
+    Option("workers", "--workers", "WORKERS", "threads answering RPCs", kind=int),
+    Option(
+        "analysis_workers",
+        "--analysis-workers",
+        "ANALYSIS_WORKERS",
+        "processes that analyse ingested texts while the server stores the previous batch "
+        "(default: one per core beyond the first, at most 4; 0 = in the server process)",
+        kind=int,
+        default=default_analysis_workers(),
+    ),
+    Option("grace_seconds", "--grace", "GRACE_SECONDS", "seconds in-flight calls get on shutdown", kind=float),
+    Option("max_message_bytes", "--max-message-bytes", "MAX_MESSAGE_BYTES", "largest gRPC message", kind=int),
+    Option(
+        "max_stream_rate", "--max-stream-rate", "MAX_STREAM_RATE", "articles/s per stream, 0 = no limit", kind=float
+    ),
+    Option("auth_token_file", "--auth-token-file", "AUTH_TOKEN_FILE", "bearer tokens, one per line", kind=Path),
+    Option("tls_cert", "--tls-cert", "TLS_CERT", "server certificate (PEM)", kind=Path),
+    Option("tls_key", "--tls-key", "TLS_KEY", "server private key (PEM)", kind=Path),
+    Option("tls_client_ca", "--tls-client-ca", "TLS_CLIENT_CA", "require client certificates from this CA", kind=Path),
+    Option("metrics_listen", "--metrics-listen", "METRICS_LISTEN", "HOST:PORT for Prometheus metrics (off if empty)"),
+)
+
+INDEX_OPTIONS = (
+    Option("num_perm", "--num-perm", "NUM_PERM", "MinHash permutations of the article signature", kind=int),
+    Option(
+        "passage_num_perm",
+        "--passage-num-perm",
+        "PASSAGE_NUM_PERM",
+        "permutations of sentence signatures (0 = --num-perm)",
+        kind=int,
+    ),
+    Option("shingle_size", "--shingle-size", "SHINGLE_SIZE", "words per shingle", kind=int),
+    Option("document_threshold", "--document-threshold", "DOCUMENT_THRESHOLD", "article LSH threshold", kind=float),
+    Option("passage_threshold", "--passage-threshold", "PASSAGE_THRESHOLD", "sentence LSH threshold", kind=float),
+    Option("max_text_chars", "--max-text-chars", "MAX_TEXT_CHARS", "longest text accepted", kind=int),
+    Option(
+        "semantic",
+        "--semantic",
+        "SEMANTIC",
+        "also match sentences by meaning; needs pip install 'wiretrace[semantic]'",
+        kind=bool,
+    ),
+)
+
+
+def field_default(cls: type, option: Option) -> Any:
+    if option.default is not None:
+        return option.default
+    for item in fields(cls):
+        if item.name == option.field:
+            if item.default is not MISSING:
+                return item.default
+            factory: Any = item.default_factory
+            return factory()
+    raise KeyError(option.field)
+
+
+def resolve(
+    cls: type[T],
+    options: Sequence[Option],
+    given: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> tuple[T, frozenset[str]]:
+    """Settings of type ``cls`` from flag values (``given``: field -> value, None if absent), then
+    the environment, then defaults; and the fields that were set explicitly (flag or variable)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    explicit: set[str] = set()
+    for option in options:
+        value = given.get(option.field)
+        if value is None and f"WIRETRACE_{option.env}" in environ:
+            value = option.parse(environ[f"WIRETRACE_{option.env}"])
+        if value is None:
+            values[option.field] = field_default(cls, option)
+        else:
+            values[option.field] = value
+            explicit.add(option.field)
+    return cls(**values, **extra), frozenset(explicit)
 
 
 def env(name: str, default: str) -> str:
+    """A variable the CLI reads outside the settings (``WIRETRACE_SERVER``, log options)."""
     return os.environ.get(f"WIRETRACE_{name}", default)
-
-
-def env_flag(name: str) -> bool:
-    return env(name, "").strip().lower() in ("1", "true", "yes", "on")

@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wiretrace.bootstrap import open_engine
+from wiretrace.config import StorageSettings
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.matching import verify
 from wiretrace.core.model import ArticleDraft, MatchKind
 from wiretrace.core.settings import IndexSettings
-from wiretrace.storage.sqlite import SqliteStorage
 
 
 @dataclass
@@ -80,7 +81,7 @@ def pairwise(gold: dict[str, str], predicted: dict[str, str]) -> tuple[int, int,
 
 
 def _engine(directory: str, settings: IndexSettings) -> Wiretrace:
-    return Wiretrace(SqliteStorage(directory), settings)
+    return open_engine(StorageSettings(data_dir=Path(directory)), settings)
 
 
 def _ingest(engine: Wiretrace, drafts: Iterable[ArticleDraft], batch: int = 256) -> None:
@@ -117,7 +118,7 @@ def clough_stevenson(folder: Path, settings: IndexSettings) -> Scores:
             if category == "orig":
                 continue
             text = _read_text(texts / name)
-            matches = engine.find_matches(text=text)
+            matches = engine.find_matches(text=text).matches
             source = f"orig_task{task}"
             found[name] = any(m.article_id == source for m in matches)
             top_right += bool(matches) and matches[0].article_id == source

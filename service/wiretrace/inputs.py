@@ -1,7 +1,9 @@
 """Reading articles from files: ``.txt`` (id = file name without extension) and
 ``.jsonl`` (one article per line: id, text, title, source, url, published_at as
 ISO-8601, language; ``file`` may name a text file beside the JSONL instead of ``text``).
-Directories are searched for both, in name order."""
+``-`` is JSONL on standard input. Directories are searched in name order: for their
+``.jsonl`` files when they have any (a manifest describes the texts beside it, which are
+then not read a second time), else for ``.txt`` files. Everything is read lazily."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.model import ArticleDraft
@@ -30,12 +33,14 @@ def parse_time(value: str, where: str) -> datetime:
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files to read: the paths themselves, and .txt/.jsonl files inside directories."""
+    """Files to read: the paths themselves, and the manifests (else the texts) inside directories."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
+            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            manifests = [p for p in found if p.suffix == ".jsonl"]
+            files.extend(manifests or found)
         elif path.is_file():
             if path.suffix not in SUFFIXES:
                 raise InputError(f"{path}: expected a .txt or .jsonl file")
@@ -45,27 +50,31 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def read_articles(paths: Iterable[str | Path]) -> Iterator[ArticleDraft]:
-    for path in expand(paths):
-        if path.suffix == ".txt":
-            yield ArticleDraft(article_id=path.stem, text=path.read_text(encoding="utf-8"))
-        else:
-            yield from _read_jsonl(path)
+def read_articles(paths: Iterable[str | Path], stdin: TextIO | None = None) -> Iterator[ArticleDraft]:
+    for raw in paths:
+        if str(raw) == "-" and stdin is not None:
+            yield from _read_lines(stdin, Path.cwd(), "<stdin>")
+            continue
+        for path in expand([raw]):
+            if path.suffix == ".txt":
+                yield ArticleDraft(article_id=path.stem, text=path.read_text(encoding="utf-8"))
+            else:
+                with path.open(encoding="utf-8") as lines:
+                    yield from _read_lines(lines, path.parent, str(path))
 
 
-def _read_jsonl(path: Path) -> Iterator[ArticleDraft]:
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"{where}: not JSON: {error}") from error
-            if not isinstance(data, dict):
-                raise InputError(f"{where}: expected a JSON object")
-            yield _draft(data, path.parent, where)
+def _read_lines(lines: TextIO, base: Path, name: str) -> Iterator[ArticleDraft]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{name}:{number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{where}: not JSON: {error}") from error
+        if not isinstance(data, dict):
+            raise InputError(f"{where}: expected a JSON object")
+        yield _draft(data, base, where)
 
 
 def _draft(data: dict[str, object], base: Path, where: str) -> ArticleDraft:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Set
 from concurrent import futures
 from dataclasses import dataclass
 from types import FrameType
@@ -21,24 +22,14 @@ from grpc_reflection.v1alpha import reflection
 
 from wiretrace.api.interceptors import BearerTokenInterceptor, ObservabilityInterceptor, read_tokens
 from wiretrace.api.servicer import WiretraceServicer
+from wiretrace.bootstrap import open_engine
 from wiretrace.config import ServerSettings
 from wiretrace.core.engine import Wiretrace
-from wiretrace.storage.base import Storage
 from wiretrace.v1 import wiretrace_service_pb2 as pb
 from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["WiretraceService"].full_name
-
-
-def create_storage(settings: ServerSettings) -> Storage:
-    if settings.storage == "redis":
-        from wiretrace.storage.redis import RedisStorage
-
-        return RedisStorage(settings.redis_url, cluster=settings.redis_cluster, prefix=settings.redis_prefix)
-    from wiretrace.storage.sqlite import SqliteStorage
-
-    return SqliteStorage(settings.data_dir)
 
 
 @dataclass
@@ -55,8 +46,14 @@ class RunningServer:
         self.engine.close()
 
 
-def create_server(settings: ServerSettings, engine: Wiretrace | None = None) -> RunningServer:
-    engine = engine or Wiretrace(create_storage(settings), settings.index, analysis_workers=settings.analysis_workers)
+def create_server(
+    settings: ServerSettings, engine: Wiretrace | None = None, *, explicit: Set[str] = frozenset()
+) -> RunningServer:
+    """``explicit``: the index settings given on purpose (flags, variables); the others are
+    taken from the store when it remembers them."""
+    engine = engine or open_engine(
+        settings.storage, settings.index, explicit=explicit, analysis_workers=settings.analysis_workers
+    )
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -104,20 +101,16 @@ def start_metrics(listen: str) -> int:
     return int(http_server.server_port)
 
 
-def serve(settings: ServerSettings) -> int:
+def serve(settings: ServerSettings, explicit: Set[str] = frozenset()) -> int:
     """Run until SIGTERM or SIGINT; exit code 0 after a clean shutdown."""
-    running = create_server(settings)
+    running = create_server(settings, explicit=explicit)
     if settings.metrics_listen:
         metrics_port = start_metrics(settings.metrics_listen)
         log.info("metrics on %s (port %d)", settings.metrics_listen, metrics_port)
     host = settings.listen.rsplit(":", 1)[0]
-    log.info(
-        "wiretrace listening on %s:%d (storage=%s)",
-        host,
-        running.port,
-        settings.storage,
-    )
-    print(f"wiretrace listening on {host}:{running.port} (storage={settings.storage})", flush=True)
+    where = settings.storage.describe()
+    log.info("wiretrace listening on %s:%d (storage=%s, %s)", host, running.port, settings.storage.backend, where)
+    print(f"wiretrace listening on {host}:{running.port} (storage={settings.storage.backend}, {where})", flush=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
@@ -101,7 +102,7 @@ def passage_message(passage: model.SharedPassage, query_text: str, matched_text:
     )
 
 
-def match_message(match: model.Match, query_text: str, texts: dict[str, str]) -> pb.Match:
+def match_message(match: model.Match, query_text: str, texts: Mapping[str, str]) -> pb.Match:
     matched_text = texts.get(match.article_id, "")
     return pb.Match(
         article=article_name(match.article_id),
@@ -165,12 +166,18 @@ def cluster_message(cluster: model.Cluster) -> pb.Cluster:
     )
 
 
-def ingest_response(result: model.IngestResult, texts: dict[str, str]) -> pb.CreateArticleResponse:
+def ingest_response(result: model.IngestResult) -> pb.CreateArticleResponse:
     return pb.CreateArticleResponse(
         article=article_message(result.article),
         outcome=_OUTCOMES[result.outcome],
-        matches=[match_message(m, result.article.text, texts) for m in result.matches],
+        matches=[match_message(m, result.article.text, result.matched_texts) for m in result.matches],
         cluster=cluster_message(trimmed(result.cluster, result.article.article_id)),
+    )
+
+
+def find_matches_response(report: model.MatchReport) -> pb.FindMatchesResponse:
+    return pb.FindMatchesResponse(
+        matches=[match_message(m, report.query_text, report.matched_texts) for m in report.matches]
     )
 
 

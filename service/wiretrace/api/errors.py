@@ -13,6 +13,7 @@ from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-unty
 from grpc_status import rpc_status
 
 from wiretrace.core import errors
+from wiretrace.core.semantic import SemanticUnavailable
 
 ERROR_DOMAIN = "wiretrace.v1"
 
@@ -24,6 +25,10 @@ STATUS_BY_ERROR: dict[type[errors.WiretraceError], grpc.StatusCode] = {
     errors.ArticleAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     errors.IndexMismatch: grpc.StatusCode.FAILED_PRECONDITION,
     errors.StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.StoreNotFound: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.StoreBusy: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.InvalidStore: grpc.StatusCode.FAILED_PRECONDITION,
+    SemanticUnavailable: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 

@@ -79,10 +79,6 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             else:
                 metrics.REJECTIONS.labels(getattr(result, "reason", "UNKNOWN")).inc()
 
-    def _texts(self, results: Iterable[IngestResult]) -> dict[str, str]:
-        ids = {m.article_id for r in results for m in r.matches}
-        return {i: a.text for i, a in self.engine.storage.get_articles(ids).items()}
-
     @_rpc
     def CreateArticle(
         self, request: pb.CreateArticleRequest, context: grpc.ServicerContext
@@ -93,7 +89,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             self._count([error])
             raise
         self._count([result])
-        return convert.ingest_response(result, self._texts([result]))
+        return convert.ingest_response(result)
 
     def IngestArticles(
         self, request_iterator: Iterator[pb.IngestArticlesRequest], context: grpc.ServicerContext
@@ -177,13 +173,12 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             return
         results = [r if isinstance(r, WiretraceError) else next(outcomes) for r in requests]
         self._count(results)
-        texts = self._texts(r for r in results if isinstance(r, IngestResult))
         for offset, (message, result) in enumerate(zip(prepared.messages, results, strict=True)):
             response = pb.IngestArticlesResponse(
                 index=prepared.first_index + offset, article_id=message.article.article_id
             )
             if isinstance(result, IngestResult):
-                response.result.CopyFrom(convert.ingest_response(result, texts))
+                response.result.CopyFrom(convert.ingest_response(result))
             else:
                 rejection = result if isinstance(result, WiretraceError) else WiretraceError(str(result))
                 response.error.CopyFrom(
@@ -222,13 +217,10 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         metrics.QUERIES.labels(query).inc()
         if query == "article":
             article_id = convert.parse_name(request.article, convert.ARTICLES, "article")
-            query_text = self.engine.get(article_id).text
-            matches = self.engine.find_matches(article_id=article_id, max_matches=request.max_matches)
+            report = self.engine.find_matches(article_id=article_id, max_matches=request.max_matches)
         else:
-            query_text = request.text
-            matches = self.engine.find_matches(text=request.text, max_matches=request.max_matches)
-        texts = {i: a.text for i, a in self.engine.storage.get_articles(m.article_id for m in matches).items()}
-        return pb.FindMatchesResponse(matches=[convert.match_message(m, query_text, texts) for m in matches])
+            report = self.engine.find_matches(text=request.text, max_matches=request.max_matches)
+        return convert.find_matches_response(report)
 
     @_rpc
     def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> pb.GetClusterResponse:

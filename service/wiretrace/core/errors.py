@@ -67,3 +67,21 @@ class StorageUnavailable(WiretraceError):
     """The storage backend cannot be reached; the call may be retried."""
 
     reason = "STORAGE_UNAVAILABLE"
+
+
+class StoreNotFound(WiretraceError):
+    """A command that works on an existing index found none where it was pointed."""
+
+    reason = "STORE_NOT_FOUND"
+
+
+class StoreBusy(WiretraceError):
+    """Another process owns the data directory (a server, or a write command)."""
+
+    reason = "STORE_BUSY"
+
+
+class InvalidStore(WiretraceError):
+    """The store cannot be opened as it is (corrupt, unreadable or read-only files)."""
+
+    reason = "INVALID_STORE"

@@ -23,7 +23,7 @@ from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.features import encode_features
 from wiretrace.core.lineage import components
 from wiretrace.core.model import Article, ArticleDraft, MatchEdge
-from wiretrace.storage.base import ArticleRecord, ChangeSet
+from wiretrace.core.ports import ArticleRecord, ChangeSet
 
 SNAPSHOT_FORMAT = "wiretrace-snapshot"
 SNAPSHOT_VERSION = 1
@@ -152,16 +152,7 @@ def _write_checkpoint(path: Path | None, done: int) -> None:
 
 
 def article_drafts(articles: Iterable[Article]) -> Iterator[ArticleDraft]:
-    for article in articles:
-        yield ArticleDraft(
-            article_id=article.article_id,
-            text=article.text,
-            title=article.title,
-            source=article.source,
-            url=article.url,
-            publish_time=article.publish_time,
-            language=article.language,
-        )
+    return (ArticleDraft.from_article(article) for article in articles)
 
 
 # -- snapshots -----------------------------------------------------------------------------------------
@@ -246,21 +237,11 @@ def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) ->
             cluster_id=item["cluster_id"],
             seq=0,
         )
-        analysis = engine.analyse(article.text)
-        changes.records.append(
-            ArticleRecord(
-                article=article,
-                document_signature=analysis.document_signature,
-                document_keys=analysis.document_keys,
-                passage_keys=analysis.passage_keys,
-                passage_fingerprints=tuple(p.fingerprint for p in analysis.features.passages),
-                features=analysis.stored_features,
-            )
-        )
+        changes.records.append(ArticleRecord.of(article, engine.analyse(article.text)))
         count += 1
         if len(changes.records) >= batch_size:
-            engine.storage.apply(changes)
+            engine.restore(changes)
             changes = ChangeSet()
     changes.edges = edges  # after all articles, so both ends exist
-    engine.storage.apply(changes)
+    engine.restore(changes)
     return count

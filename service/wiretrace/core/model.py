@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -38,6 +40,23 @@ class ArticleDraft:
     publish_time: datetime | None = None
     language: str = ""
 
+    @classmethod
+    def from_article(cls, article: Article) -> ArticleDraft:
+        """What a client would send to store ``article`` again (re-indexing)."""
+        return cls(
+            article.article_id,
+            article.text,
+            article.title,
+            article.source,
+            article.url,
+            article.publish_time,
+            article.language,
+        )
+
+
+def content_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class Article:
@@ -54,6 +73,22 @@ class Article:
     content_sha256: str
     cluster_id: str
     seq: int
+
+    @classmethod
+    def from_draft(cls, draft: ArticleDraft, *, create_time: datetime, cluster_id: str, seq: int = 0) -> Article:
+        return cls(
+            article_id=draft.article_id,
+            text=draft.text,
+            title=draft.title,
+            source=draft.source,
+            url=draft.url,
+            publish_time=draft.publish_time,
+            language=draft.language,
+            create_time=create_time,
+            content_sha256=content_sha256(draft.text),
+            cluster_id=cluster_id,
+            seq=seq,
+        )
 
     @property
     def lineage_time(self) -> datetime:
@@ -156,6 +191,17 @@ class IngestResult:
     outcome: IngestOutcome
     matches: tuple[Match, ...]
     cluster: Cluster
+    # Texts of the matched articles, for the passages' text on the other side.
+    matched_texts: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReport:
+    """What FindMatches answers: the matches and the texts their passages point into."""
+
+    query_text: str
+    matches: tuple[Match, ...]
+    matched_texts: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from wiretrace.core.errors import WiretraceError
+
 Embeddings = npt.NDArray[np.float32]
 # Identifies the encoder in the index's feature version: embeddings of another model are not comparable.
 ENCODER_NAME = "use-m3"
@@ -33,8 +35,10 @@ EMBEDDING_DIMENSIONS = 512
 _MEMBER_HASHES = np.random.default_rng(0x5E3A771C).integers(0, 2**32, size=2 * 4096, dtype=np.uint64).astype(np.uint32)
 
 
-class SemanticUnavailable(RuntimeError):
+class SemanticUnavailable(WiretraceError):
     """The semantic layer was configured but its package is not installed."""
+
+    reason = "SEMANTIC_UNAVAILABLE"
 
 
 class SentenceEncoder(Protocol):

@@ -1,5 +1,1 @@
-"""Storage port and its adapters; the core talks only to :class:`Storage`."""
-
-from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity, Storage
-
-__all__ = ["ArticleRecord", "ChangeSet", "IndexIdentity", "Storage"]
+"""Storage adapters (SQLite, Redis) behind the core's port, :class:`wiretrace.core.ports.Storage`."""

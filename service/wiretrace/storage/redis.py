@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
@@ -44,8 +44,9 @@ import redis.exceptions
 
 from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
 from wiretrace.core.errors import IndexMismatch, StorageUnavailable
+from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, MatchEdge, StorageStats
-from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity
+from wiretrace.core.ports import ArticleRecord, ChangeSet
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -98,20 +99,38 @@ class RedisStorage:
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
+    def _connect(self) -> Any:
+        if self._client is None:
+            if self._cluster:
+                self._client = redis.cluster.RedisCluster.from_url(self.url, decode_responses=False)
+            else:
+                self._client = redis.Redis.from_url(self.url, decode_responses=False)
+        return self._client
+
+    def describe(self) -> str:
+        return f"redis prefix {self.prefix!r} at {self.url}"
+
     @_unavailable
-    def open(self, identity: IndexIdentity) -> None:
-        if self._cluster:
-            self._client = redis.cluster.RedisCluster.from_url(self.url, decode_responses=False)
-        else:
-            self._client = redis.Redis.from_url(self.url, decode_responses=False)
+    def exists(self) -> bool:
+        return bool(self._connect().exists(self._key("meta")))
+
+    @_unavailable
+    def saved_parameters(self) -> dict[str, Any] | None:
+        stored = self._connect().hget(self._key("meta"), "parameters")
+        return dict(json.loads(stored)) if stored else None
+
+    @_unavailable
+    def open(self, identity: IndexIdentity, parameters: Mapping[str, Any]) -> None:
+        client = self._connect()
         wanted = json.dumps(asdict(identity), sort_keys=True)
-        self._client.hsetnx(self._key("meta"), "identity", wanted)
-        stored = _text(self._client.hget(self._key("meta"), "identity"))
+        client.hsetnx(self._key("meta"), "identity", wanted)
+        stored = _text(client.hget(self._key("meta"), "identity"))
         if stored != wanted:
             raise IndexMismatch(
                 f"redis prefix {self.prefix!r} was indexed with {IndexIdentity(**json.loads(stored)).describe()}, "
-                f"but this server uses {identity.describe()}; use another --redis-prefix or those parameters"
+                f"but this process uses {identity.describe()}; use another --redis-prefix or those parameters"
             )
+        client.hsetnx(self._key("meta"), "parameters", json.dumps(dict(parameters), sort_keys=True))
 
     def close(self) -> None:
         if self._client is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
@@ -19,10 +19,12 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
-from wiretrace.core.errors import IndexMismatch
+from wiretrace.core.errors import IndexMismatch, InvalidStore
+from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, MatchEdge, StorageStats
-from wiretrace.storage.base import ArticleRecord, ChangeSet, IndexIdentity
+from wiretrace.core.ports import ArticleRecord, ChangeSet
 from wiretrace.storage.buckets import CompactBuckets
+from wiretrace.storage.dirlock import DirectoryLock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,7 +105,9 @@ class SqliteStorage:
     backend = "sqlite"
 
     def __init__(self, data_dir: str | Path) -> None:
-        self.path = Path(data_dir) / "wiretrace.sqlite3"
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / "wiretrace.sqlite3"
+        self._owner = DirectoryLock(self.data_dir)
         self._lock = threading.RLock()
         self._connection: sqlite3.Connection | None = None
         self._documents = CompactBuckets()
@@ -112,16 +116,57 @@ class SqliteStorage:
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
-    def open(self, identity: IndexIdentity) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA foreign_keys=ON")
-        connection.executescript(_SCHEMA)
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(articles)")}
-        if "features" not in columns:  # a data directory from before features were stored
-            connection.execute("ALTER TABLE articles ADD COLUMN features BLOB NOT NULL DEFAULT x''")
+    def describe(self) -> str:
+        return str(self.data_dir)
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def saved_parameters(self) -> dict[str, Any] | None:
+        if not self.path.is_file():
+            return None
+        try:
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as connection:
+                row = connection.execute("SELECT value FROM meta WHERE key = 'parameters'").fetchone()
+        except sqlite3.Error as error:
+            raise self._invalid(error) from error
+        return dict(json.loads(row[0])) if row else None
+
+    def open(self, identity: IndexIdentity, parameters: Mapping[str, Any]) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._owner.acquire()
+        try:
+            connection = self._connect()
+            self._check_identity(connection, identity, parameters)
+        except BaseException:
+            self._owner.release()
+            raise
+        self._connection = connection
+        self._load_buckets()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.executescript(_SCHEMA)
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(articles)")}
+            if "features" not in columns:  # a data directory from before features were stored
+                connection.execute("ALTER TABLE articles ADD COLUMN features BLOB NOT NULL DEFAULT x''")
+        except sqlite3.Error as error:
+            raise self._invalid(error) from error
+        return connection
+
+    def _invalid(self, error: sqlite3.Error) -> InvalidStore:
+        return InvalidStore(
+            f"{self.path} cannot be used: {error}; check its permissions and free space, "
+            "or restore the directory from a snapshot (wiretrace import)"
+        )
+
+    def _check_identity(
+        self, connection: sqlite3.Connection, identity: IndexIdentity, parameters: Mapping[str, Any]
+    ) -> None:
         wanted = json.dumps(asdict(identity), sort_keys=True)
         row = connection.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
         if row is None:
@@ -130,17 +175,20 @@ class SqliteStorage:
             connection.close()
             stored = IndexIdentity(**json.loads(row[0]))
             raise IndexMismatch(
-                f"{self.path} was indexed with {stored.describe()}, but this server uses "
-                f"{identity.describe()}; run `wiretrace reindex --data {self.path.parent}` or use those parameters"
+                f"{self.data_dir} was indexed with {stored.describe()}, but this process uses "
+                f"{identity.describe()}; run `wiretrace reindex --data {self.data_dir}` or use those parameters"
             )
-        self._connection = connection
-        self._load_buckets()
+        connection.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('parameters', ?)",
+            (json.dumps(dict(parameters), sort_keys=True),),
+        )
 
     def close(self) -> None:
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+                self._owner.release()
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -177,8 +225,13 @@ class SqliteStorage:
         finally:
             connection.close()
 
+    @staticmethod
+    def count_articles(data_dir: str | Path) -> int:
+        with sqlite3.connect(f"file:{Path(data_dir) / 'wiretrace.sqlite3'}?mode=ro", uri=True) as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
     def lock(self) -> AbstractContextManager[Any]:
-        """One process owns a data directory, so the engine's own lock is enough."""
+        """One process owns a data directory (:class:`DirectoryLock`), so the engine's own lock is enough."""
         return nullcontext()
 
     # -- writes ----------------------------------------------------------------------------------------

@@ -1,43 +1,26 @@
-"""The one storage interface the core uses, and what it reads and writes.
+"""The storage port: the one interface the core uses for what it keeps, owned by the core.
 
-An adapter keeps articles, their LSH bucket keys, match edges and cluster
-labels, and answers candidate look-ups. Every write goes through
+An adapter (``wiretrace.storage.sqlite``, ``wiretrace.storage.redis``) keeps articles,
+their LSH bucket keys, match edges and cluster labels, and answers candidate look-ups. Every write goes through
 :meth:`Storage.apply`, which must be atomic and durable when it returns: the
 service acknowledges an ingest only after that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, MatchEdge, StorageStats
 
-
-@dataclass(frozen=True, slots=True)
-class IndexIdentity:
-    """What stored signatures and bucket keys depend on; a store refuses to mix two."""
-
-    feature_version: str
-    num_perm: int
-    seed: int
-    shingle_size: int
-    document_bands: int
-    document_rows: int
-    passage_bands: int
-    passage_rows: int
-
-    def describe(self) -> str:
-        return (
-            f"features={self.feature_version} num_perm={self.num_perm} seed={self.seed} "
-            f"shingle_size={self.shingle_size} document_lsh={self.document_bands}x{self.document_rows} "
-            f"passage_lsh={self.passage_bands}x{self.passage_rows}"
-        )
+if TYPE_CHECKING:
+    from wiretrace.core.analysis import Analysis
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +37,17 @@ class ArticleRecord:
     # The lexical features (``wiretrace.core.features.encode_features``), so that a later article
     # is verified against this one without re-reading its text; empty = not stored.
     features: bytes = b""
+
+    @classmethod
+    def of(cls, article: Article, analysis: Analysis) -> ArticleRecord:
+        return cls(
+            article=article,
+            document_signature=analysis.document_signature,
+            document_keys=analysis.document_keys,
+            passage_keys=analysis.passage_keys,
+            passage_fingerprints=analysis.passage_fingerprints,
+            features=analysis.stored_features,
+        )
 
 
 @dataclass(slots=True)
@@ -79,8 +73,22 @@ class Storage(Protocol):
         """Short backend name for stats and logs ("sqlite", "redis")."""
         ...
 
-    def open(self, identity: IndexIdentity) -> None:
-        """Attach to the store; raise IndexMismatch if it was built with another identity."""
+    def describe(self) -> str:
+        """Where the store is, for messages."""
+        ...
+
+    def exists(self) -> bool:
+        """Whether an index is stored there already (callable before :meth:`open`)."""
+        ...
+
+    def saved_parameters(self) -> dict[str, Any] | None:
+        """The index parameters the store was built with (None for a new store); callable before
+        :meth:`open`, without side effects, so a command can take them instead of its defaults."""
+        ...
+
+    def open(self, identity: IndexIdentity, parameters: Mapping[str, Any]) -> None:
+        """Attach to the store (recording ``parameters`` in a new one); raise IndexMismatch if it
+        was built with another identity, StoreBusy if another process owns it."""
 
     def close(self) -> None: ...
 

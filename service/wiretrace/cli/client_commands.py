@@ -1,0 +1,224 @@
+"""Commands that talk to a running server through the Python client."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from wiretrace.cli.options import DEFAULT_SERVER
+from wiretrace.cli.output import clip, cluster_json, print_cluster, print_json, print_match, progress, when
+from wiretrace.config import env
+from wiretrace.core.model import ArticleDraft
+from wiretrace.inputs import InputError, read_articles
+
+
+def add_client_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", default=env("SERVER", DEFAULT_SERVER), help="HOST:PORT (WIRETRACE_SERVER)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="deadline per call, seconds")
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from wiretrace_client import Client
+
+    return Client(args.server, timeout=args.timeout)
+
+
+class _Inputs:
+    """Articles read lazily from files (or stdin) as the stream needs them; a file that cannot
+    be read ends the stream cleanly and is reported afterwards."""
+
+    def __init__(self, paths: list[str], replace_existing: bool) -> None:
+        self.paths = paths
+        self.replace_existing = replace_existing
+        self.error: str | None = None
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        from wiretrace_client import ArticleInput
+
+        try:
+            for draft in read_articles(self.paths, stdin=sys.stdin):
+                self.sent += 1
+                yield ArticleInput(**_fields(draft), replace_existing=self.replace_existing)
+        except (InputError, OSError, UnicodeDecodeError) as error:
+            self.error = str(error)
+
+
+def _fields(draft: ArticleDraft) -> dict[str, Any]:
+    return {
+        "article_id": draft.article_id,
+        "text": draft.text,
+        "title": draft.title,
+        "source": draft.source,
+        "url": draft.url,
+        "publish_time": draft.publish_time,
+        "language": draft.language,
+    }
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    inputs = _Inputs(args.paths, args.replace)
+    outcomes: Counter[str] = Counter()
+    bar = progress(None, quiet=args.json)
+    with _client(args) as client:
+        for item in client.ingest_many(inputs, window=args.window):
+            bar.update(1)
+            if item.error is not None:
+                outcomes["rejected"] += 1
+                bar.write(f"rejected {item.article_id}: {item.error.code.name}: {item.error.message}")
+                continue
+            result = item.result
+            outcomes[result.outcome] += 1
+            if args.json:
+                line = {
+                    "article_id": item.article_id,
+                    "outcome": result.outcome,
+                    "cluster_id": result.cluster.cluster_id,
+                    "matches": [{"article_id": m.article_id, "kind": m.kind, "score": m.score} for m in result.matches],
+                }
+                print(json.dumps(line, ensure_ascii=False), flush=True)
+    bar.close()
+    summary = ", ".join(f"{outcomes[name]} {name}" for name in ("created", "unchanged", "replaced", "rejected"))
+    print(f"ingested {sum(outcomes.values())} article(s): {summary}", file=sys.stderr)
+    if inputs.error is not None:
+        print(f"wiretrace ingest: stopped reading input: {inputs.error}", file=sys.stderr)
+        return 2
+    if outcomes["rejected"]:
+        print(f"wiretrace ingest: {outcomes['rejected']} of {inputs.sent} article(s) rejected", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        article = client.get_article(args.article_id)
+    if args.json:
+        print_json(article.to_dict())
+        return 0
+    print(f"{article.article_id}  {article.title or '(untitled)'}")
+    print(f"  source: {article.source or '-'}  published: {when(article.publish_time)}  cluster: {article.cluster_id}")
+    print(f"  {len(article.text)} characters, sha256 {article.content_sha256[:16]}")
+    return 0
+
+
+def cmd_matches(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        if args.text_file:
+            text = Path(args.text_file).read_text(encoding="utf-8")
+            matches = client.find_matches(text=text, max_matches=args.max)
+        else:
+            matches = client.find_matches(article_id=args.article_id, max_matches=args.max)
+    if args.json:
+        print_json({"article_id": args.article_id, "matches": [m.to_dict() for m in matches]})
+        return 0
+    if not matches:
+        print(f"{args.article_id or args.text_file}: no matches")
+    for match in matches:
+        print_match(match)
+    return 0
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        cluster = client.get_lineage(args.article_id)
+    if args.json:
+        print_json({"article_id": args.article_id, **cluster_json(cluster)})
+        return 0
+    print_cluster(cluster)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        stats = client.get_stats()
+    if args.json:
+        print_json(stats.to_dict())
+        return 0
+    print(f"articles {stats.articles}  clusters {stats.clusters}  passages {stats.passages}  edges {stats.edges}")
+    print(f"storage {stats.storage}  index " + " ".join(f"{k}={v}" for k, v in sorted(stats.index.items())))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        client.delete_article(args.article_id)
+    print(f"deleted {args.article_id}", file=sys.stderr)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Every article (ingest order) or every cluster of two or more, through the paged List RPCs."""
+    with _client(args) as client:
+        if args.what == "articles":
+            for article in client.list_articles(page_size=args.page_size, omit_text=True):
+                if args.json:
+                    document = article.to_dict()
+                    document.pop("text", None)
+                    print(json.dumps(document, ensure_ascii=False, default=str), flush=True)
+                else:
+                    print(
+                        f"{article.article_id}  {when(article.publish_time)}  {article.source or '-'}  "
+                        f"{clip(article.title, 60)}"
+                    )
+        else:
+            for cluster in client.list_clusters(page_size=args.page_size):
+                if args.json:
+                    print(json.dumps(cluster_json(cluster), ensure_ascii=False, default=str), flush=True)
+                else:
+                    print(f"{cluster.cluster_id}  {cluster.member_count} article(s)  root {cluster.root_id}")
+    return 0
+
+
+def register(commands: Any) -> None:
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
+        add_client_flags(sub)
+        return sub
+
+    ingest = command("ingest", "ingest .txt / .jsonl files (or directories of them; - reads JSONL from stdin)")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--replace", action="store_true", help="replace stored articles whose content differs")
+    ingest.add_argument("--json", action="store_true", help="one JSON line per acknowledged article")
+    ingest.add_argument("--window", type=int, default=64, help="articles in flight on the stream")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    for name, handler, help_text in (
+        ("get", cmd_get, "show a stored article"),
+        ("lineage", cmd_lineage, "show the lineage cluster of an article"),
+    ):
+        sub = command(name, help_text)
+        sub.add_argument("article_id", metavar="ARTICLE_ID")
+        sub.add_argument("--json", action="store_true")
+        sub.set_defaults(handler=handler)
+
+    matches = command("matches", "ranked matches of a stored article (or of a text file)")
+    matches.add_argument("article_id", metavar="ARTICLE_ID", nargs="?")
+    matches.add_argument("--text-file", help="match this file's text instead of a stored article")
+    matches.add_argument("--max", type=int, default=20, help="at most this many matches")
+    matches.add_argument("--json", action="store_true")
+    matches.set_defaults(handler=cmd_matches, check=_one_query)
+
+    stats = command("stats", "counts and index parameters")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(handler=cmd_stats)
+
+    delete = command("delete", "delete an article")
+    delete.add_argument("article_id", metavar="ARTICLE_ID")
+    delete.set_defaults(handler=cmd_delete)
+
+    listing = command("list", "list articles or clusters (paged through the List RPCs)")
+    listing.add_argument("what", choices=("articles", "clusters"))
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.add_argument("--page-size", type=int, default=500)
+    listing.set_defaults(handler=cmd_list)
+
+
+def _one_query(args: argparse.Namespace) -> str | None:
+    if bool(args.article_id) == bool(args.text_file):
+        return "matches: give ARTICLE_ID or --text-file"
+    return None

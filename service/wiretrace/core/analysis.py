@@ -1,0 +1,168 @@
+"""Analysis: a text's features, signatures and LSH bucket keys, here or in worker processes.
+
+Analysis needs no storage and no lock, so a busy ingest runs it in spawned worker
+processes (:class:`AnalysisPool`) while the engine stores the previous batch.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from wiretrace.core import semantic
+from wiretrace.core.features import TextFeatures, decode_features, encode_features, extract
+from wiretrace.core.lsh import bucket_keys
+from wiretrace.core.settings import IndexSettings
+from wiretrace.core.signatures import MinHasher, Signature
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A text's features, signatures and bucket keys."""
+
+    features: TextFeatures
+    document_signature: Signature
+    document_keys: npt.NDArray[np.uint64]
+    passage_keys: npt.NDArray[np.uint64]
+    # ``features`` as stored (:func:`encode_features`).
+    stored_features: bytes
+
+    @property
+    def passage_fingerprints(self) -> tuple[int, ...]:
+        return tuple(p.fingerprint for p in self.features.passages)
+
+    def __reduce__(self) -> tuple[Callable[..., Analysis], tuple[object, ...]]:
+        # Analyses come back from worker processes: the stored form pickles several times
+        # faster than the feature objects, and is needed anyway.
+        embeddings = self.features.embeddings
+        fields = (self.stored_features, embeddings, self.document_signature, self.document_keys, self.passage_keys)
+        return _restore_analysis, fields
+
+
+def _restore_analysis(
+    stored_features: bytes,
+    embeddings: npt.NDArray[np.float32] | None,
+    document_signature: Signature,
+    document_keys: npt.NDArray[np.uint64],
+    passage_keys: npt.NDArray[np.uint64],
+) -> Analysis:
+    features = replace(decode_features(stored_features), embeddings=embeddings)
+    return Analysis(features, document_signature, document_keys, passage_keys, stored_features)
+
+
+@lru_cache(maxsize=8)
+def _hasher(num_perm: int, seed: int) -> MinHasher:
+    return MinHasher(num_perm, seed)
+
+
+def text_features(text: str, settings: IndexSettings, stored: bytes = b"") -> TextFeatures:
+    """What matching compares: lexical features (``stored`` ones when given), plus sentence
+    embeddings when the semantic layer is on."""
+    features = decode_features(stored) if stored else extract(text, settings.features)
+    if settings.semantic:
+        sentences = [text[p.span.start : p.span.end] for p in features.passages]
+        features = replace(features, embeddings=semantic.default_encoder().encode(sentences))
+    return features
+
+
+def analyse_text(text: str, settings: IndexSettings) -> Analysis:
+    """Features, signatures and bucket keys of a text under ``settings`` (no storage needed).
+
+    Each passage's bucket keys are its content-word bands, then (semantic layer) the
+    bands of its embedding's top-dimension set, in a separate key family.
+    """
+    features = text_features(text, settings)
+    hasher = _hasher(settings.num_perm, settings.seed)
+    document_signature = hasher.signature(features.shingles)
+    passage_lsh = settings.passage_lsh
+    bands = passage_lsh.bands + (settings.semantic_lsh.bands if settings.semantic else 0)
+    passage_keys = np.empty((0, bands), dtype=np.uint64)
+    if features.passages:
+        passage_hasher = _hasher(settings.passage_perms, settings.seed)
+        passage_keys = bucket_keys(passage_hasher.signatures([p.features for p in features.passages]), passage_lsh)
+        if features.embeddings is not None:
+            meaning = semantic.top_dimension_sets(features.embeddings, settings.semantic_top_dims)
+            # The meaning sets' low threshold needs many bands: all num_perm permutations.
+            meaning_keys = bucket_keys(hasher.signatures(meaning), settings.semantic_lsh, family=1)
+            passage_keys = np.hstack([passage_keys, meaning_keys])
+    return Analysis(
+        features=features,
+        document_signature=document_signature,
+        document_keys=bucket_keys(document_signature, settings.document_lsh)[0],
+        passage_keys=passage_keys,
+        stored_features=encode_features(features),
+    )
+
+
+class AnalysisPool:
+    """Worker processes that analyse texts under one settings object.
+
+    The workers are spawned, not forked (the process may already run gRPC's threads, which
+    fork does not copy), so a script using them needs the ``if __name__ == "__main__":`` guard.
+    """
+
+    def __init__(self, workers: int, settings: IndexSettings) -> None:
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(settings,)
+        )
+
+    def analyse(self, texts: list[str]) -> Future[list[Analysis]]:
+        """The analyses of ``texts`` in order, one share of them per worker."""
+        size = -(-len(texts) // self.workers)
+        parts = [self._executor.submit(_analyse_all, texts[i : i + size]) for i in range(0, len(texts), size)]
+        done: Future[list[Analysis]] = Future()
+        remaining = [len(parts)]
+        lock = threading.Lock()
+
+        def attach(_: Future[list[Analysis]]) -> None:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0]:
+                    return
+            try:
+                done.set_result([analysis for part in parts for analysis in part.result()])
+            except BaseException as error:  # a worker died: the batch fails, nothing was stored
+                done.set_exception(error)
+
+        for part in parts:
+            part.add_done_callback(attach)
+        if not parts:
+            done.set_result([])
+        return done
+
+    def close(self) -> None:
+        self._executor.shutdown(cancel_futures=True)
+
+
+_worker_settings: IndexSettings | None = None
+
+
+def _init_worker(settings: IndexSettings) -> None:
+    global _worker_settings
+    _worker_settings = settings
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # A worker holds both ends of its task queue, so it would wait on it forever once the
+        # server is killed (kill -9 runs no shutdown): leave with the parent instead.
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(0)
+
+
+def _analyse_all(texts: list[str]) -> list[Analysis]:
+    """Runs in an analysis worker process."""
+    assert _worker_settings is not None
+    return [analyse_text(text, _worker_settings) for text in texts]

@@ -1,0 +1,61 @@
+"""What stored signatures and bucket keys depend on, so that a store never mixes two."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wiretrace.core.settings import IndexSettings
+
+# The settings an index is built with: a store remembers them and commands reuse them.
+INDEX_PARAMETERS = (
+    "num_perm",
+    "passage_num_perm",
+    "seed",
+    "shingle_size",
+    "min_passage_features",
+    "document_threshold",
+    "passage_threshold",
+    "semantic",
+    "semantic_top_dims",
+    "semantic_threshold",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexIdentity:
+    """The derived form of the parameters that stored data depends on."""
+
+    feature_version: str
+    num_perm: int
+    seed: int
+    shingle_size: int
+    document_bands: int
+    document_rows: int
+    passage_bands: int
+    passage_rows: int
+
+    @classmethod
+    def of(cls, settings: IndexSettings) -> IndexIdentity:
+        document_lsh, passage_lsh = settings.document_lsh, settings.passage_lsh
+        return cls(
+            feature_version=settings.feature_version,
+            num_perm=settings.num_perm,
+            seed=settings.seed,
+            shingle_size=settings.shingle_size,
+            document_bands=document_lsh.bands,
+            document_rows=document_lsh.rows,
+            passage_bands=passage_lsh.bands,
+            passage_rows=passage_lsh.rows,
+        )
+
+    def describe(self) -> str:
+        return (
+            f"features={self.feature_version} num_perm={self.num_perm} seed={self.seed} "
+            f"shingle_size={self.shingle_size} document_lsh={self.document_bands}x{self.document_rows} "
+            f"passage_lsh={self.passage_bands}x{self.passage_rows}"
+        )
+
+
+def index_parameters(settings: IndexSettings) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in INDEX_PARAMETERS}
