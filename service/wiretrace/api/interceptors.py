@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +28,17 @@ if TYPE_CHECKING:
     _Interceptor = grpc.ServerInterceptor[Any, Any]
 else:  # not subscriptable at run time
     _Interceptor = grpc.ServerInterceptor
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def _request_id(given: str | bytes | None) -> str:
+    """The caller's request id when it is a plain short token, else a new one: whatever a client
+    puts there reaches the logs, so it is never logged verbatim."""
+    if isinstance(given, str) and _REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
 
 
 def _code_of(context: grpc.ServicerContext, error: BaseException | None) -> grpc.StatusCode:
@@ -71,7 +83,7 @@ class ObservabilityInterceptor(_Interceptor):
             return None
         method = handler_call_details.method
         metadata = dict(handler_call_details.invocation_metadata or ())
-        request_id = str(metadata.get("x-request-id") or uuid.uuid4().hex)
+        request_id = _request_id(metadata.get("x-request-id"))
 
         def around(behavior: Behavior, streaming: bool) -> Behavior:
             def finish(context: grpc.ServicerContext, started: float, error: BaseException | None) -> None:
@@ -80,7 +92,12 @@ class ObservabilityInterceptor(_Interceptor):
                 REQUESTS.labels(method, code.name).inc()
                 LATENCY.labels(method).observe(elapsed)
                 log.info(
-                    "rpc",
+                    "rpc %s %s %.1f ms request_id=%s peer=%s",
+                    method,
+                    code.name,
+                    elapsed * 1000,
+                    request_id,
+                    context.peer(),
                     extra={
                         "request_id": request_id,
                         "method": method,

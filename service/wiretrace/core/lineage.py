@@ -49,6 +49,12 @@ def build_cluster(cluster_id: str, members: Iterable[Article], edges: Iterable[M
         shared = f"{evidence.kind.value}, score {evidence.score:.2f}, {len(evidence.passages)} shared passage(s)"
         if credited[parent_id] is not None:
             reason = f"{child.article_id} credits {credited[parent_id]!r}, the outlet of earlier {parent_id} ({shared})"
+        elif by_id[parent_id].lineage_time == child.lineage_time:
+            # A tie in time is broken by ingest order; say so rather than claim it appeared earlier.
+            reason = (
+                f"{parent_id} has the same publication time as {child.article_id} but was ingested first, "
+                f"and shares most with it ({shared})"
+            )
         else:
             reason = f"{parent_id} appeared earlier and shares most with {child.article_id} ({shared})"
         lineage.append(LineageEdge(parent_id, child.article_id, evidence, reason))
