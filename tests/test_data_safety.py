@@ -158,6 +158,7 @@ def test_lineage_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
 def test_cli_conveniences(tmp_path: Path) -> None:
     assert run_cli("--version").stdout.startswith("wiretrace ")
     with ServerProcess(tmp_path / "data") as server:
+        assert run_cli("health", "--server", server.address).stdout.strip() == "SERVING"
         folder = run_cli("ingest", "--server", server.address, "--json", str(SEEDS))
         assert len(folder.stdout.splitlines()) == 5  # the manifest only, not its .txt files again
         assert "5 created, 0 unchanged, 0 replaced, 0 rejected" in folder.stderr

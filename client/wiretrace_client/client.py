@@ -63,6 +63,8 @@ class Client:
         options = [
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            # A target naming several replicas ("ipv4:10.0.0.1:50051,10.0.0.2:50051") spreads calls over them.
+            ("grpc.lb_policy_name", "round_robin"),
         ]
         if credentials is not None:
             self._channel = grpc.secure_channel(address, credentials, options=options)

@@ -151,6 +151,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 0 when the server answers SERVING (for container health checks)."""
+    with _client(args) as client:
+        status = client.health()
+    print(status)
+    return 0 if status == "SERVING" else 1
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Every article (ingest order) or every cluster of two or more, through the paged List RPCs."""
     with _client(args) as client:
@@ -210,6 +218,9 @@ def register(commands: Any) -> None:
     delete = command("delete", "delete an article")
     delete.add_argument("article_id", metavar="ARTICLE_ID")
     delete.set_defaults(handler=cmd_delete)
+
+    health = command("health", "the server's health (exit 0 when SERVING)")
+    health.set_defaults(handler=cmd_health)
 
     listing = command("list", "list articles or clusters (paged through the List RPCs)")
     listing.add_argument("what", choices=("articles", "clusters"))
