@@ -1,14 +1,19 @@
 """Speed of wiretrace against datasketch used directly, measured in one run on one corpus.
 
-    python bench/throughput.py [--docs 2000] [--queries 500] [--json out.json]
+    python bench/throughput.py [--corpus synthetic|wmt] [--docs N] [--queries 500] [--json out.json]
 
-Prints, for the same generated news-like corpus (bench/corpus.py):
+Corpora: `synthetic` (default; bench/corpus.py, generated news-like text, --docs 2000 unless
+given) or `wmt` (real news: the English side of the WMT21 test sets in ../shared/eval/wmt21 cut
+into 25-line articles, every story in 10-21 versions from human and machine translators, about
+2,360 articles, see bench/realnews.py; --docs N keeps the first N, story by story).
+
+Prints, for the same corpus:
 - signatures/s from raw text: datasketch naive (MinHash() + update() per shingle, its default
   SHA-1 hash), datasketch MinHash.bulk with xxhash, wiretrace on one core, wiretrace on all cores;
 - end-to-end ingest articles/s: datasketch naive (text -> MinHash.update per shingle ->
   MinHashLSH.insert, in memory, nothing durable, no matching) vs wiretrace through the gRPC
   streaming API into the embedded backend (a real server process: durable SQLite commits,
-  matching and lineage on);
+  matching and lineage on), both on every article of the corpus;
 - find-matches latency p50/p99 in process (wiretrace engine vs datasketch MinHashLSH.query);
 - index memory per article.
 Every ratio is against the datasketch baseline measured in the same run.
@@ -20,13 +25,12 @@ import argparse
 import gc
 import json
 import os
-import re
 import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -38,23 +42,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "service"), str(ROOT / "client"), str(ROOT / "bench"), str(ROOT / "tests")]
 
 from corpus import generate  # noqa: E402
+from harness import SHINGLE, WORD, naive_ingest_rate, naive_minhash, rate, served, stream_ingest, timed  # noqa: E402
+from realnews import wmt_articles  # noqa: E402
 from wiretrace.core.engine import Wiretrace  # noqa: E402
 from wiretrace.core.features import FeatureConfig, document_shingles  # noqa: E402
 from wiretrace.core.settings import IndexSettings  # noqa: E402
 from wiretrace.core.signatures import MinHasher  # noqa: E402
 from wiretrace.storage.sqlite import SqliteStorage  # noqa: E402
+from wiretrace_client import ArticleInput  # noqa: E402
 
-WORD = re.compile(r"\w+")
-SHINGLE = 5
-
-
-def naive_minhash(text: str) -> MinHash:
-    """How datasketch's README signs a document: one update() per shingle."""
-    words = WORD.findall(text.lower())
-    minhash = MinHash(num_perm=128)
-    for start in range(max(1, len(words) - SHINGLE + 1)):
-        minhash.update(" ".join(words[start : start + SHINGLE]).encode("utf-8"))
-    return minhash
+CORPORA = ("synthetic", "wmt")
 
 
 def bulk_minhashes(texts: Sequence[str]) -> list[MinHash]:
@@ -80,16 +77,6 @@ def _sign_chunk(texts: list[str]) -> int:
     return len(texts)
 
 
-def rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds else float("inf")
-
-
-def timed(function: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
-
-
 def bench_signatures(texts: list[str]) -> dict[str, float]:
     sample = texts[: min(len(texts), 1000)]
     for text in sample[:50]:  # warm caches and the permutation tables
@@ -113,36 +100,33 @@ def bench_signatures(texts: list[str]) -> dict[str, float]:
     }
 
 
-def bench_ingest(docs: list[tuple[str, str]], settings: IndexSettings) -> dict[str, float]:
-    from processes import ServerProcess
-    from wiretrace_client import ArticleInput, Client
-
-    sample = docs[: min(len(docs), 1000)]
-
-    def naive() -> None:
-        lsh = MinHashLSH(threshold=0.5, num_perm=128)
-        for article_id, text in sample:
-            lsh.insert(article_id, naive_minhash(text))
-
-    naive_rate = rate(len(sample), timed(naive))
-    with (
-        tempfile.TemporaryDirectory() as directory,
-        ServerProcess(Path(directory) / "data", "--passage-num-perm", str(settings.passage_num_perm)) as server,
-    ):
-        with Client(server.address, timeout=600) as client:
-            inputs = [ArticleInput(article_id, text) for article_id, text in docs]
-            started = time.perf_counter()
-            acknowledged = sum(1 for item in client.ingest_many(inputs, window=512) if item.error is None)
-            seconds = time.perf_counter() - started
-            stats = client.get_stats()
+def bench_ingest(articles: list[ArticleInput], settings: IndexSettings) -> dict[str, float]:
+    """Every article through datasketch naively, then through a real server's gRPC stream."""
+    naive_rate = naive_ingest_rate([(a.article_id, a.text) for a in articles])
+    with served("--passage-num-perm", str(settings.passage_num_perm)) as (_, client):
+        items, seconds = stream_ingest(client, articles, window=512)
+        stats = client.get_stats()
+    acknowledged = sum(1 for item in items if item.error is None)
     ours = rate(acknowledged, seconds)
     return {
         "datasketch_naive_ingest_per_s": naive_rate,
         "wiretrace_grpc_stream_ingest_per_s": ours,
         "ratio_vs_naive": ours / naive_rate,
+        "wiretrace_grpc_stream_seconds": seconds,
         "articles": acknowledged,
+        "rejected": len(items) - acknowledged,
+        "matches_reported": sum(len(item.result.matches) for item in items if item.result is not None),
         "edges_found": stats.edges,
+        "clusters": stats.clusters,
     }
+
+
+def load_corpus(name: str, docs: int | None) -> tuple[list[ArticleInput], str]:
+    """The articles of a corpus (the first ``docs`` of them) and a line describing where they come from."""
+    if name == "wmt":
+        articles = wmt_articles()[:docs]
+        return articles, f"WMT21 *-en references and system outputs in 25-line articles ({len(articles)} of them)"
+    return [ArticleInput(d.article_id, d.text) for d in generate(docs or 2000)], "bench/corpus.py"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -200,7 +184,8 @@ def bench_queries_and_memory(docs: list[tuple[str, str]], queries: int, settings
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--corpus", choices=CORPORA, default="synthetic")
+    parser.add_argument("--docs", type=int, help="articles (synthetic: 2000 unless given; wmt: all unless given)")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument(
@@ -212,12 +197,13 @@ def main() -> int:
     options = parser.parse_args()
     settings = IndexSettings(passage_num_perm=options.passage_num_perm)
     started = time.perf_counter()
-    docs = [(d.article_id, d.text) for d in generate(options.docs)]
+    articles, origin = load_corpus(options.corpus, options.docs)
+    docs = [(a.article_id, a.text) for a in articles]
     words = statistics.mean(len(t.split()) for _, t in docs)
-    print(f"corpus: {len(docs)} articles, {words:.0f} words each on average (bench/corpus.py)")
+    print(f"corpus {options.corpus}: {len(docs)} articles, {words:.0f} words each on average ({origin})")
     figures = {
         "signatures": bench_signatures([t for _, t in docs]),
-        "ingest": bench_ingest(docs, settings),
+        "ingest": bench_ingest(articles, settings),
         "queries_and_memory": bench_queries_and_memory(docs, options.queries, settings),
     }
     for section, values in figures.items():
