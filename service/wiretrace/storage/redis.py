@@ -18,21 +18,25 @@ command, so the same code runs on a single node and on Redis Cluster:
 ``P:clusters``               sorted set  clusters with 2+ members (lexicographic)
 ``P:n:passages``/``P:n:edges``  string   counters for stats
 ``P:lock``                   string      write lock shared by replicas
+``P:journal``                string      the batch being written (JSON), until it is complete
 ===========================  ==========  ===============================================
 
 Writes are pipelined and not transactional. Their order keeps readers safe: an
 article's hash exists before its buckets point at it, and its buckets go before its
-hash on delete. A crash between pipelines can leave an incomplete write, which
-``wiretrace check`` reports; a replayed ingest repairs it.
+hash on delete. Each batch is journalled (``P:journal``) before it is written, so a
+writer killed between pipelines leaves a journal that the next writer, or the next
+start, writes again whole before anything else (``apply`` is atomic once recovered).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
 
@@ -50,7 +54,9 @@ from wiretrace.core.ports import ArticleRecord, ChangeSet
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_LOCK_SECONDS = 60
+# The write lock is a lease this long, renewed every third of it while held.
+_LEASE_SECONDS = 6.0
+_LOCK_WAIT_SECONDS = 60
 # Bucket keys are spread over this many hash-tagged shards; one shard's buckets share a slot,
 # so a batch writes them with one script call and a query reads them with one SUNION.
 _SHARDS = 1024
@@ -84,6 +90,38 @@ def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
 
 def _text(value: bytes | None) -> str:
     return value.decode("utf-8") if value is not None else ""
+
+
+def _record_fields(record: ArticleRecord) -> dict[str, str | int | bytes]:
+    """An article's hash fields but ``seq`` (the ingest sequence is given when it is written)."""
+    article = record.article
+    return {
+        "text": article.text,
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "language": article.language,
+        "publish_time_us": "" if article.publish_time is None else str(to_micros(article.publish_time)),
+        "create_time_us": str(to_micros(article.create_time)),
+        "content_sha256": article.content_sha256,
+        "cluster_id": article.cluster_id,
+        "document_signature": np.ascontiguousarray(record.document_signature, dtype=np.uint32).tobytes(),
+        "document_keys": np.ascontiguousarray(record.document_keys, dtype=np.uint64).tobytes(),
+        "passage_keys": np.ascontiguousarray(record.passage_keys, dtype=np.uint64).tobytes(),
+        "passage_count": int(record.passage_keys.shape[0]),
+        "passage_fingerprints": np.asarray(record.passage_fingerprints, dtype=np.uint64).tobytes(),
+        "features": record.features,
+    }
+
+
+def _journal_value(value: str | int | bytes) -> str:
+    """Hash field values as Redis returns them (bytes), base64 in the JSON journal."""
+    raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _journal_bytes(value: str) -> bytes:
+    return base64.b64decode(value)
 
 
 class RedisStorage:
@@ -131,6 +169,9 @@ class RedisStorage:
                 f"but this process uses {identity.describe()}; use another --redis-prefix or those parameters"
             )
         client.hsetnx(self._key("meta"), "parameters", json.dumps(dict(parameters), sort_keys=True))
+        if client.exists(self._key("journal")):  # a writer died half way through a batch
+            with self.lock():
+                self._recover(client)
 
     def close(self) -> None:
         if self._client is not None:
@@ -184,21 +225,63 @@ class RedisStorage:
             pipe.eval(_BUCKET_SCRIPT, 1, prefix, command, payload)
         pipe.execute()
 
-    def lock(self) -> AbstractContextManager[Any]:
-        """A write lock shared by every replica on this Redis (held while a batch is staged and written)."""
-        lock: AbstractContextManager[Any] = self._redis().lock(
-            self._key("lock"), timeout=_LOCK_SECONDS, blocking_timeout=_LOCK_SECONDS
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """A write lock shared by every replica on this Redis (held while a batch is staged and written).
+
+        It is a short lease renewed while held: a writer that is killed releases nothing, and its
+        lease, persisted or not, runs out within ``_LEASE_SECONDS`` instead of blocking writes.
+        """
+        lease = self._redis().lock(
+            self._key("lock"), timeout=_LEASE_SECONDS, blocking_timeout=_LOCK_WAIT_SECONDS, thread_local=False
         )
-        return lock
+        if not _unavailable(lease.acquire)():
+            raise StorageUnavailable(f"the write lock of redis prefix {self.prefix!r} was not free in time")
+        released = threading.Event()
+
+        def renew() -> None:
+            while not released.wait(_LEASE_SECONDS / 3):
+                try:
+                    lease.reacquire()
+                except redis.exceptions.RedisError:
+                    return  # the write itself will fail on the same connection trouble
+
+        renewer = threading.Thread(target=renew, name="redis-lock-lease", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            released.set()
+            renewer.join()
+            # A lease that ran out (the process stalled longer than a lease) has nothing to release.
+            with suppress(redis.exceptions.LockError, redis.exceptions.ConnectionError):
+                lease.release()
 
     # -- writes ----------------------------------------------------------------------------------------
 
     @_unavailable
     def apply(self, changes: ChangeSet) -> None:
+        """Writes are several pipelines, so a batch is journalled first: a writer that dies half
+        way leaves the journal, and the next writer (or the next start) writes the batch again
+        before anything else. Re-writing is idempotent: the batch's articles are first removed
+        whole, whatever part of them was written."""
         if not changes:
             return
         client = self._redis()
-        for article_id in changes.deletes:
+        self._recover(client)
+        client.set(self._key("journal"), self._encode_journal(changes))
+        self._write(client, changes, replay=False)
+        client.delete(self._key("journal"))
+
+    def _recover(self, client: Any) -> None:
+        journal = client.get(self._key("journal"))
+        if journal is not None:
+            self._write(client, self._decode_journal(journal), replay=True)
+            client.delete(self._key("journal"))
+
+    def _write(self, client: Any, changes: ChangeSet, *, replay: bool) -> None:
+        replayed = [r.article.article_id for r in changes.records] if replay else []
+        for article_id in [*changes.deletes, *replayed]:
             self._delete(client, article_id)
         if changes.records:
             last = int(client.incrby(self._key("seq"), len(changes.records)))
@@ -231,24 +314,7 @@ class RedisStorage:
 
     def _write_article(self, pipe: Any, record: ArticleRecord, seq: int) -> None:
         article = record.article
-        fields = {
-            "seq": seq,
-            "text": article.text,
-            "title": article.title,
-            "source": article.source,
-            "url": article.url,
-            "language": article.language,
-            "publish_time_us": "" if article.publish_time is None else str(to_micros(article.publish_time)),
-            "create_time_us": str(to_micros(article.create_time)),
-            "content_sha256": article.content_sha256,
-            "cluster_id": article.cluster_id,
-            "document_signature": np.ascontiguousarray(record.document_signature, dtype=np.uint32).tobytes(),
-            "document_keys": np.ascontiguousarray(record.document_keys, dtype=np.uint64).tobytes(),
-            "passage_keys": np.ascontiguousarray(record.passage_keys, dtype=np.uint64).tobytes(),
-            "passage_count": int(record.passage_keys.shape[0]),
-            "passage_fingerprints": np.asarray(record.passage_fingerprints, dtype=np.uint64).tobytes(),
-            "features": record.features,
-        }
+        fields = {"seq": seq, **_record_fields(record)}
         pipe.hset(self._article_key(article.article_id), mapping=fields)
         pipe.zadd(self._key("order"), {article.article_id: seq})
         pipe.sadd(self._key("c", article.cluster_id), article.article_id)
@@ -288,6 +354,34 @@ class RedisStorage:
         pipe.delete(self._article_key(article_id))
         pipe.execute()
         self._refresh_clusters(client, {_text(cluster_id)})
+
+    def _encode_journal(self, changes: ChangeSet) -> bytes:
+        document = {
+            "deletes": changes.deletes,
+            "records": [
+                {
+                    "article_id": r.article.article_id,
+                    "fields": {k: _journal_value(v) for k, v in {"seq": 0, **_record_fields(r)}.items()},
+                }
+                for r in changes.records
+            ],
+            "edges": [[e.query_id, e.matched_id, match_to_dict(e.evidence)] for e in changes.edges],
+            "labels": changes.cluster_labels,
+        }
+        return json.dumps(document).encode("utf-8")
+
+    def _decode_journal(self, journal: bytes) -> ChangeSet:
+        document = json.loads(journal)
+        records = []
+        for item in document["records"]:
+            fields = {name.encode(): _journal_bytes(value) for name, value in item["fields"].items()}
+            records.append(self._record(item["article_id"], fields))
+        return ChangeSet(
+            deletes=list(document["deletes"]),
+            records=records,
+            edges=[MatchEdge(q, m, match_from_dict(evidence)) for q, m, evidence in document["edges"]],
+            cluster_labels=dict(document["labels"]),
+        )
 
     def _relabel(self, client: Any, labels: dict[str, str]) -> set[str]:
         """Move articles between cluster sets; returns the clusters touched."""
@@ -360,19 +454,20 @@ class RedisStorage:
 
     @_unavailable
     def get_records(self, article_ids: Iterable[str]) -> dict[str, ArticleRecord]:
-        records = {}
-        for article_id, fields in self._hashes(article_ids):
-            count = int(fields[b"passage_count"])
-            passage_keys = np.frombuffer(fields[b"passage_keys"], dtype=np.uint64)
-            records[article_id] = ArticleRecord(
-                article=self._article(article_id, fields),
-                document_signature=np.frombuffer(fields[b"document_signature"], dtype=np.uint32),
-                document_keys=np.frombuffer(fields[b"document_keys"], dtype=np.uint64),
-                passage_keys=passage_keys.reshape(count, -1) if count else passage_keys.reshape(0, 0),
-                passage_fingerprints=tuple(np.frombuffer(fields[b"passage_fingerprints"], dtype=np.uint64).tolist()),
-                features=bytes(fields.get(b"features", b"")),
-            )
-        return records
+        return {article_id: self._record(article_id, fields) for article_id, fields in self._hashes(article_ids)}
+
+    @classmethod
+    def _record(cls, article_id: str, fields: dict[bytes, bytes]) -> ArticleRecord:
+        count = int(fields[b"passage_count"])
+        passage_keys = np.frombuffer(fields[b"passage_keys"], dtype=np.uint64)
+        return ArticleRecord(
+            article=cls._article(article_id, fields),
+            document_signature=np.frombuffer(fields[b"document_signature"], dtype=np.uint32),
+            document_keys=np.frombuffer(fields[b"document_keys"], dtype=np.uint64),
+            passage_keys=passage_keys.reshape(count, -1) if count else passage_keys.reshape(0, 0),
+            passage_fingerprints=tuple(np.frombuffer(fields[b"passage_fingerprints"], dtype=np.uint64).tolist()),
+            features=bytes(fields.get(b"features", b"")),
+        )
 
     @_unavailable
     def list_articles(self, after_seq: int, limit: int) -> list[Article]:
