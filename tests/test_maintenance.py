@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from wiretrace.core.engine import Wiretrace
+from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.features import decode_features
 from wiretrace.core.maintenance import (
@@ -18,7 +19,8 @@ from wiretrace.core.maintenance import (
     import_snapshot,
     reindex,
 )
-from wiretrace.core.model import ArticleDraft
+from wiretrace.core.model import ArticleDraft, MatchEdge
+from wiretrace.core.ports import ChangeSet
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
 
@@ -135,3 +137,37 @@ def test_snapshot_rejects_other_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument):
         import_snapshot(engine, io.StringIO(MANIFEST.read_text()))
     engine.close()
+
+
+def test_a_replace_in_the_same_batch_leaves_no_stale_edge(tmp_path: Path) -> None:
+    """Issue 12 item 4: B, staged in a batch against stored A, must not keep its edge to A when A
+    is replaced later in the same batch by an unrelated text."""
+    drafts = {d.article_id: d for d in seed_drafts()}
+    statement, unrelated = drafts["000"].text, drafts["004"].text
+    engine = Wiretrace(SqliteStorage(tmp_path / "data"))
+    engine.ingest(ArticleDraft("A", statement))
+    filler = " ".join(f"Filler sentence number {n} talks about weather in town {n}." for n in range(400))
+    engine.ingest_batch(
+        [
+            IngestRequest(ArticleDraft("F", filler)),
+            IngestRequest(ArticleDraft("B", "Update. " + statement)),
+            IngestRequest(ArticleDraft("A", unrelated), replace_existing=True),
+        ]
+    )
+    assert check_consistency(engine) == []
+    assert engine.storage.edges_of(["B"]) == []
+    engine.ingest(ArticleDraft("C", unrelated + " " + statement))
+    assert check_consistency(engine) == []
+    for edge in engine.cluster_of("B").edges:
+        assert {edge.parent_id, edge.child_id} != {"A", "B"}
+
+
+def test_check_finds_evidence_that_no_longer_holds(tmp_path: Path) -> None:
+    drafts = seed_drafts()
+    engine = Wiretrace(SqliteStorage(tmp_path / "data"))
+    for draft in drafts:
+        engine.ingest(draft)
+    # An edge between two unrelated stored articles, as a torn or stale write would leave.
+    edge = engine.storage.edges_of(["001"])[0]
+    engine.restore(ChangeSet(edges=[MatchEdge("002", "004", replace(edge.evidence, article_id="004"))]))
+    assert any("edge 002 -> 004: its evidence no longer holds" in p for p in check_consistency(engine))

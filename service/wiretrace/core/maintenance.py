@@ -22,6 +22,7 @@ from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.features import encode_features
 from wiretrace.core.lineage import components
+from wiretrace.core.matching import verify
 from wiretrace.core.model import Article, ArticleDraft, MatchEdge
 from wiretrace.core.ports import ArticleRecord, ChangeSet
 
@@ -74,6 +75,7 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
         for end in (query_id, matched_id):
             if end not in known:
                 problems.append(f"edge {query_id} -> {matched_id}: {end} is not stored")
+    problems.extend(_stale_evidence(engine, [e for e in unique.values() if {e.query_id, e.matched_id} <= known]))
     for component in components(known, unique.values()):
         component_labels = {labels[i] for i in component}
         if len(component_labels) > 1:
@@ -84,6 +86,38 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
     for label, members in by_label.items():
         if len(components(members, unique.values())) > 1:
             problems.append(f"cluster {label} holds articles that are not connected")
+    return problems
+
+
+def _stale_evidence(engine: Wiretrace, edges: list[MatchEdge], batch_size: int = 200) -> list[str]:
+    """Edges whose two stored texts no longer match, or whose passages point outside them.
+
+    Re-verified without the boilerplate filter, which only ever removes evidence: an edge that
+    fails even so was made from texts that are not the ones stored (e.g. a replaced article).
+    """
+    problems: list[str] = []
+    for batch in _batches(iter(edges), batch_size):
+        records = engine.storage.get_records({i for e in batch for i in (e.query_id, e.matched_id)})
+        analyses = {i: engine.analyse(r.article.text) for i, r in records.items()}
+        for edge in batch:
+            query, matched = records[edge.query_id], records[edge.matched_id]
+            inside = all(
+                p.query_end <= len(query.article.text) and p.matched_end <= len(matched.article.text)
+                for p in edge.evidence.passages
+            )
+            first, second = analyses[edge.query_id], analyses[edge.matched_id]
+            found = verify(
+                edge.matched_id,
+                first.features,
+                first.document_signature,
+                second.features,
+                second.document_signature,
+                engine.settings,
+            )
+            if not inside or found is None:
+                problems.append(
+                    f"edge {edge.query_id} -> {edge.matched_id}: its evidence no longer holds for the stored texts"
+                )
     return problems
 
 
