@@ -55,6 +55,11 @@ class ServerSettings:
     grace_seconds: float = 10.0
     # Articles per second one ingest stream may send; 0 means unlimited. Faster senders are slowed down.
     max_stream_rate: float = 0.0
+    # Ingest streams open at once (each holds a worker thread); 0 = half the workers, so that
+    # health checks and unary calls always find a thread. More are refused with RESOURCE_EXHAUSTED.
+    max_streams: int = 0
+    # An ingest stream that sends nothing for this long is ended (DEADLINE_EXCEEDED).
+    stream_idle_seconds: float = 120.0
     auth_token_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -75,8 +80,16 @@ class ServerSettings:
             raise ValueError("mutual TLS (--tls-client-ca) needs a server certificate (--tls-cert)")
         if self.max_stream_rate < 0:
             raise ValueError(f"max_stream_rate must not be negative, got {self.max_stream_rate}")
+        if self.max_streams < 0 or self.max_streams >= self.workers:
+            raise ValueError(f"max_streams must be 0 (auto) or below workers ({self.workers}), got {self.max_streams}")
+        if self.stream_idle_seconds <= 0:
+            raise ValueError(f"stream_idle_seconds must be positive, got {self.stream_idle_seconds}")
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be at least 1024, got {self.max_message_bytes}")
+
+    @property
+    def stream_limit(self) -> int:
+        return self.max_streams or max(1, self.workers // 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +138,8 @@ SERVER_OPTIONS = (
     Option(
         "max_stream_rate", "--max-stream-rate", "MAX_STREAM_RATE", "articles/s per stream, 0 = no limit", kind=float
     ),
+    Option("max_streams", "--max-streams", "MAX_STREAMS", "ingest streams open at once, 0 = workers/2", kind=int),
+    Option("stream_idle_seconds", "--stream-idle-seconds", "STREAM_IDLE_SECONDS", "end a silent stream", kind=float),
     Option("auth_token_file", "--auth-token-file", "AUTH_TOKEN_FILE", "bearer tokens, one per line", kind=Path),
     Option("tls_cert", "--tls-cert", "TLS_CERT", "server certificate (PEM)", kind=Path),
     Option("tls_key", "--tls-key", "TLS_KEY", "server private key (PEM)", kind=Path),

@@ -65,7 +65,12 @@ def create_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.workers), options=options, interceptors=interceptors
     )
-    servicer = WiretraceServicer(engine, max_stream_rate=settings.max_stream_rate)
+    servicer = WiretraceServicer(
+        engine,
+        max_stream_rate=settings.max_stream_rate,
+        max_streams=settings.stream_limit,
+        stream_idle_seconds=settings.stream_idle_seconds,
+    )
     pb_grpc.add_WiretraceServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

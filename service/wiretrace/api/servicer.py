@@ -65,10 +65,23 @@ class _PreparedBatch:
 
 
 class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
-    def __init__(self, engine: Wiretrace, *, stream_batch: int = STREAM_BATCH, max_stream_rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        engine: Wiretrace,
+        *,
+        stream_batch: int = STREAM_BATCH,
+        max_stream_rate: float = 0.0,
+        max_streams: int = 8,
+        stream_idle_seconds: float = 120.0,
+    ) -> None:
         self.engine = engine
         self.stream_batch = stream_batch
         self.max_stream_rate = max_stream_rate
+        self.max_streams = max_streams
+        self.stream_idle_seconds = stream_idle_seconds
+        # Each open stream holds a server thread: capped below the pool, so that health checks and
+        # unary calls always find one whatever clients do.
+        self._streams = threading.BoundedSemaphore(max_streams)
 
     def _count(self, results: Iterable[IngestResult | Exception]) -> None:
         for result in results:
@@ -92,6 +105,21 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         return convert.ingest_response(result)
 
     def IngestArticles(
+        self, request_iterator: Iterator[pb.IngestArticlesRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.IngestArticlesResponse]:
+        if not self._streams.acquire(blocking=False):
+            abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "TOO_MANY_STREAMS",
+                f"this server takes {self.max_streams} ingest streams at once; retry later or use another replica",
+            )
+        try:
+            yield from self._ingest_stream(request_iterator, context)
+        finally:
+            self._streams.release()
+
+    def _ingest_stream(
         self, request_iterator: Iterator[pb.IngestArticlesRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.IngestArticlesResponse]:
         """Reads ahead on a thread so that whatever has arrived is ingested as one batch."""
@@ -122,7 +150,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         finished = False
         while not finished or in_flight:
             if not finished:
-                batch, finished = self._next_batch(pending, wait=not in_flight)
+                batch, finished = self._next_batch(pending, wait=not in_flight, context=context)
                 if batch:
                     in_flight.append(self._prepare(batch, index))
                     index += len(batch)
@@ -130,14 +158,25 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
                 yield from self._ingest_prepared(in_flight.popleft(), context)
 
     def _next_batch(
-        self, pending: queue.Queue[pb.IngestArticlesRequest | BaseException | None], *, wait: bool
+        self,
+        pending: queue.Queue[pb.IngestArticlesRequest | BaseException | None],
+        *,
+        wait: bool,
+        context: grpc.ServicerContext,
     ) -> tuple[list[pb.IngestArticlesRequest], bool]:
         """What has arrived, up to a batch (waiting for a first message if ``wait``), and whether the stream ended."""
         batch: list[pb.IngestArticlesRequest] = []
         while len(batch) < self.stream_batch:
             try:
-                item = pending.get() if wait and not batch else pending.get_nowait()
+                item = pending.get(timeout=self.stream_idle_seconds) if wait and not batch else pending.get_nowait()
             except queue.Empty:
+                if wait and not batch:
+                    abort(
+                        context,
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        "STREAM_IDLE",
+                        f"the stream sent nothing for {self.stream_idle_seconds:g} s and was ended",
+                    )
                 break
             if item is None or isinstance(item, BaseException):
                 return batch, True
