@@ -30,11 +30,10 @@ from datasketch import MinHashLSH  # noqa: E402
 from processes import free_port  # noqa: E402
 from redis_servers import _start  # noqa: E402
 from wiretrace.core.engine import Wiretrace  # noqa: E402
-from wiretrace.core.model import content_sha256  # noqa: E402
-from wiretrace.core.model import Article  # noqa: E402
+from wiretrace.core.model import Article, content_sha256  # noqa: E402
+from wiretrace.core.ports import ArticleRecord, ChangeSet  # noqa: E402
 from wiretrace.core.settings import IndexSettings  # noqa: E402
 from wiretrace.core.signatures import MinHasher  # noqa: E402
-from wiretrace.core.ports import ArticleRecord, ChangeSet  # noqa: E402
 from wiretrace.storage.redis import RedisStorage  # noqa: E402
 from wiretrace.storage.sqlite import SqliteStorage  # noqa: E402
 
