@@ -91,10 +91,27 @@ class TextFeatures:
     flat_owners: npt.NDArray[np.int32] = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     # One L2-normalised sentence embedding per passage, when the semantic layer is on.
     embeddings: npt.NDArray[np.float32] | None = None
+    # :meth:`distinct`, computed on first use (not copied by ``dataclasses.replace``).
+    _distinct: DistinctSets | None = field(default=None, init=False, repr=False, compare=False)
 
     def sentence_sets(self) -> SentenceSets:
         sizes = np.bincount(self.flat_owners, minlength=len(self.passages)).astype(np.int64)
         return SentenceSets(self.flat_features, self.flat_owners, sizes)
+
+    def distinct(self) -> DistinctSets:
+        """The passages' distinct content-word sets (what pair work is done on), computed once.
+
+        With embeddings (semantic layer) sentences also need the same wording to be one: two
+        sentences with one word set may still differ in meaning, which the embedding tells.
+        """
+        if self._distinct is None:
+            tags = None
+            if self.embeddings is not None:
+                tags = np.array([p.fingerprint for p in self.passages], dtype=np.uint64)
+            computed = distinct_sets(self.flat_features, self.flat_owners, len(self.passages), tags)
+            object.__setattr__(self, "_distinct", computed)
+            return computed
+        return self._distinct
 
     @classmethod
     def build(cls, shingles: HashArray, passages: tuple[PassageFeatures, ...], token_count: int) -> TextFeatures:
@@ -116,6 +133,95 @@ class SentenceSets:
     owners: npt.NDArray[np.int32]
     # Features per sentence.
     sizes: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class DistinctSets:
+    """The distinct sentence sets of a text (or of several texts' sentences pooled): a text
+    that repeats one sentence 1,000 times has one, so pair work is done once per set."""
+
+    # The distinct sets, each sorted, one after the other: set ``d`` is
+    # ``features[bounds[d] : bounds[d + 1]]``, and ``owners`` gives each entry's set.
+    features: HashArray
+    bounds: npt.NDArray[np.int64]
+    sizes: npt.NDArray[np.int64]
+    owners: npt.NDArray[np.int64]
+    # Per sentence, the index of its distinct set; distinct sets are numbered in order of
+    # their first sentence, which ``first`` gives.
+    of: npt.NDArray[np.int64]
+    first: npt.NDArray[np.int64]
+    # ``features`` sorted, with the set of each: for looking up words by value.
+    sorted_features: HashArray
+    sorted_owners: npt.NDArray[np.int64]
+
+    @property
+    def count(self) -> int:
+        return int(self.first.size)
+
+
+def _mix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser, elementwise (wrapping uint64 arithmetic)."""
+    x = values + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    mixed: npt.NDArray[np.uint64] = x ^ (x >> np.uint64(31))
+    return mixed
+
+
+def distinct_sets(
+    features: HashArray,
+    owners: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    count: int,
+    tags: npt.NDArray[np.uint64] | None = None,
+) -> DistinctSets:
+    """Collapse equal sentence sets: ``features`` (any order, no feature twice in one sentence)
+    belong to sentences ``owners`` < ``count``; with ``tags``, sentences must also have equal
+    tags to be one. Exact: sets are grouped by an order-free hash, then compared element-wise
+    (a sentence whose hash collides without being equal stays a set of its own). Linear work."""
+    owner = owners.astype(np.int64)
+    order = np.lexsort((features, owner))
+    flat, owner = features[order], owner[order]
+    sizes = np.bincount(owner, minlength=count).astype(np.int64)
+    bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    with np.errstate(over="ignore"):
+        running = np.concatenate((np.zeros(1, dtype=np.uint64), np.cumsum(_mix64(flat.astype(np.uint64)))))
+        digest = running[bounds[1:]] - running[bounds[:-1]]
+        if tags is not None:
+            digest = digest ^ _mix64(tags ^ np.uint64(0x5851F42D4C957F2D))
+    index = np.arange(count, dtype=np.int64)
+    grouped = np.lexsort((index, digest, sizes))
+    if count:
+        starts = np.ones(count, dtype=bool)
+        starts[1:] = (digest[grouped][1:] != digest[grouped][:-1]) | (sizes[grouped][1:] != sizes[grouped][:-1])
+        representative = np.empty(count, dtype=np.int64)
+        representative[grouped] = grouped[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+    else:
+        representative = index
+    # Equal hash and size: compare the sets themselves (and tags), entry by entry.
+    entry = np.arange(flat.size, dtype=np.int64)
+    counterpart = entry - bounds[owner] + bounds[representative[owner]]
+    differs = np.zeros(count, dtype=bool)
+    differs[owner[flat != flat[counterpart]]] = True
+    if tags is not None:
+        differs |= tags != tags[representative]
+    representative[differs] = index[differs]
+    first, of = np.unique(representative, return_inverse=True)
+    keep = np.zeros(count, dtype=bool)
+    keep[first] = True
+    distinct_features = flat[keep[owner]]
+    distinct_sizes = sizes[first]
+    distinct_owners = np.repeat(np.arange(first.size, dtype=np.int64), distinct_sizes)
+    by_value = np.argsort(distinct_features, kind="stable")
+    return DistinctSets(
+        features=distinct_features,
+        bounds=np.concatenate(([0], np.cumsum(distinct_sizes))).astype(np.int64),
+        sizes=distinct_sizes,
+        owners=distinct_owners,
+        of=of.astype(np.int64).reshape(-1),
+        first=first.astype(np.int64),
+        sorted_features=distinct_features[by_value],
+        sorted_owners=distinct_owners[by_value],
+    )
 
 
 _HASH_CACHE: dict[str, int] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.core.features import HashArray, PassageFeatures, SentenceSets, TextFeatures
+from wiretrace.core.features import DistinctSets, PassageFeatures, SentenceSets, TextFeatures, distinct_sets
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import Signature, estimate_jaccard
@@ -34,29 +34,147 @@ def _overlap(first: np.ndarray, second: np.ndarray) -> int:
     return int(np.intersect1d(first, second, assume_unique=True).size)
 
 
-def _shared_counts(
-    query: TextFeatures, features: HashArray, owners: npt.NDArray[np.int32], width: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(query sentence, other sentence, shared features) for every pair sharing a feature.
+@dataclass(frozen=True, slots=True)
+class _SetPairs:
+    """Pairs of distinct sets (query side, other side) that share words, with their exact overlaps."""
 
-    ``features`` (sorted) and ``owners`` are the other side's flattened sentence sets, whose
-    sentence indices are below ``width``.
-    """
-    if query.flat_features.size == 0 or features.size == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, empty
-    low = np.searchsorted(features, query.flat_features, side="left")
-    high = np.searchsorted(features, query.flat_features, side="right")
-    hits = high - low
-    total = int(hits.sum())
+    query: npt.NDArray[np.int64]
+    other: npt.NDArray[np.int64]
+    shared: npt.NDArray[np.int64]
+    # Other-side sets that may have a qualifying pair not examined (work limit reached).
+    unexamined: npt.NDArray[np.int64]
+
+
+_EMPTY = np.empty(0, dtype=np.int64)
+# Word checks done per vectorised step: bounds the temporary arrays (about 40 bytes a check).
+_CHECK_CHUNK = 1 << 20
+
+
+def _expand(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``range(start, start + length)`` for each pair of the arguments."""
+    total = int(lengths.sum())
     if total == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, empty
-    query_side = np.repeat(query.flat_owners.astype(np.int64), hits)
-    starts = np.repeat(low - np.cumsum(hits) + hits, hits) + np.arange(total)
-    other_side = owners[starts].astype(np.int64)
-    pairs, shared = np.unique(query_side * width + other_side, return_counts=True)
-    return pairs // width, pairs % width, shared
+        return _EMPTY
+    offsets = np.cumsum(lengths) - lengths
+    return np.asarray(np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64), dtype=np.int64)
+
+
+def _prefix_entries(
+    sets: DistinctSets, rank: np.ndarray, min_similarity: float, min_shared: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rank, set) of each set's prefix: its rarest words, as many as a pair reaching the
+    thresholds must share one of (prefix filtering, as in all-pairs similarity search).
+
+    A pair with Jaccard >= t shares at least t * |x| words of x, and at least ``min_shared``:
+    with o such words, x's |x| - o + 1 rarest hold one that is also among y's |y| - o + 1
+    rarest (the rarest shared word), so pairs sharing no prefix word can be left out exactly.
+    """
+    sizes = sets.sizes
+    needed = np.maximum(min_shared, np.ceil(min_similarity * sizes - 1e-9)).astype(np.int64)
+    prefix = sizes - needed + 1
+    owners = sets.owners
+    order = np.lexsort((rank, owners))
+    position = np.arange(owners.size, dtype=np.int64) - sets.bounds[owners[order]]
+    keep = position < prefix[owners[order]]
+    ranks, owned = rank[order][keep], owners[order][keep]
+    by_rank = np.lexsort((owned, ranks))
+    return ranks[by_rank], owned[by_rank]
+
+
+def _overlaps(
+    query: DistinctSets, other: DistinctSets, pair_query: np.ndarray, pair_other: np.ndarray
+) -> npt.NDArray[np.int64]:
+    """Exact |query set ∩ other set| for each pair: each word of the smaller set looked up in the other."""
+    query_keys = (query.owners.astype(np.uint64) << np.uint64(32)) | query.features.astype(np.uint64)
+    other_keys = (other.owners.astype(np.uint64) << np.uint64(32)) | other.features.astype(np.uint64)
+    query_sizes, other_sizes = query.sizes[pair_query], other.sizes[pair_other]
+    result = np.zeros(pair_query.size, dtype=np.int64)
+    from_query = query_sizes <= other_sizes
+    for expand_query in (True, False):
+        chosen = np.flatnonzero(from_query == expand_query)
+        if expand_query:
+            sets, looked_up, own, counterpart = query, other_keys, pair_query[chosen], pair_other[chosen]
+        else:
+            sets, looked_up, own, counterpart = other, query_keys, pair_other[chosen], pair_query[chosen]
+        lengths = sets.sizes[own]
+        ends = np.cumsum(lengths)
+        start = 0
+        while start < chosen.size:
+            stop = max(int(np.searchsorted(ends, ends[start] - lengths[start] + _CHECK_CHUNK, side="right")), start + 1)
+            entries = _expand(sets.bounds[own[start:stop]], lengths[start:stop])
+            which = np.repeat(np.arange(stop - start), lengths[start:stop])
+            keys = (counterpart[start:stop][which].astype(np.uint64) << np.uint64(32)) | sets.features[entries].astype(
+                np.uint64
+            )
+            found = np.minimum(np.searchsorted(looked_up, keys), max(looked_up.size - 1, 0))
+            hit = looked_up[found] == keys if looked_up.size else np.zeros(keys.size, dtype=bool)
+            result[chosen[start:stop]] = np.bincount(which[hit], minlength=stop - start)
+            start = stop
+    return result
+
+
+def _set_pairs(
+    query: DistinctSets, other: DistinctSets, min_similarity: float, min_shared: int, max_work: int
+) -> _SetPairs:
+    """Pairs of distinct sets sharing words, with their exact overlaps: at least every pair that
+    may reach ``min_shared`` shared words and Jaccard ``min_similarity``, while the work allows.
+
+    When all (set, set, shared word) hits number at most ``max_work``, they are counted (every
+    pair sharing a word). Otherwise :func:`_prefix_pairs`: pairs are generated from shared
+    prefix words, rarest first, each costing one unit and then the size of its smaller set to
+    check, at most ``max_work`` units of each. Beyond that (sentences by the thousand that all
+    share common words) the pairs sharing only the most common words are left out, and their
+    other-side sets are reported as ``unexamined``.
+    """
+    if query.count == 0 or other.count == 0:
+        return _SetPairs(_EMPTY, _EMPTY, _EMPTY, _EMPTY)
+    # Few enough (set, set, word) hits: count them all, which gives every pair sharing a word.
+    low = np.searchsorted(other.sorted_features, query.features, side="left")
+    hits = np.searchsorted(other.sorted_features, query.features, side="right") - low
+    if int(hits.sum()) <= max_work:
+        query_side = np.repeat(query.owners, hits)
+        other_side = other.sorted_owners[_expand(low, hits)]
+        keys, shared = np.unique(query_side * other.count + other_side, return_counts=True)
+        return _SetPairs(keys // other.count, keys % other.count, shared.astype(np.int64), _EMPTY)
+    return _prefix_pairs(query, other, min_similarity, min_shared, max_work)
+
+
+def _prefix_pairs(
+    query: DistinctSets, other: DistinctSets, min_similarity: float, min_shared: int, max_work: int
+) -> _SetPairs:
+    """:func:`_set_pairs` by prefix filtering: pairs that share a prefix word, then checked."""
+    # One order of all words, rarest first (ties by value): the prefixes' order.
+    words, inverse, frequency = np.unique(
+        np.concatenate((query.features, other.features)), return_inverse=True, return_counts=True
+    )
+    rank_of_word = np.empty(words.size, dtype=np.int64)
+    rank_of_word[np.lexsort((words, frequency))] = np.arange(words.size, dtype=np.int64)
+    rank = rank_of_word[inverse.reshape(-1)]
+    query_rank, query_owner = _prefix_entries(query, rank[: query.features.size], min_similarity, min_shared)
+    other_rank, other_owner = _prefix_entries(other, rank[query.features.size :], min_similarity, min_shared)
+    low = np.searchsorted(other_rank, query_rank, side="left")
+    hits = np.searchsorted(other_rank, query_rank, side="right") - low
+    # Rarest words first, as far as the work allows (the last word's pairs maybe in part).
+    total = np.cumsum(hits)
+    generated = int(np.searchsorted(total, max_work, side="right"))
+    unexamined = [_EMPTY]
+    if generated < hits.size:
+        skipped = np.unique(query_rank[generated:][hits[generated:] > 0])
+        unexamined.append(other_owner[np.isin(other_rank, skipped)])
+        hits = hits[: generated + 1].copy()
+        hits[generated] = max_work - (int(total[generated - 1]) if generated else 0)
+        generated += 1
+    query_side = np.repeat(query_owner[:generated], hits[:generated])
+    other_side = other_owner[_expand(low[:generated], hits[:generated])]
+    keys, first_seen = np.unique(query_side * other.count + other_side, return_index=True)
+    keys = keys[np.argsort(first_seen, kind="stable")]
+    pair_query, pair_other = keys // other.count, keys % other.count
+    cost = np.minimum(query.sizes[pair_query], other.sizes[pair_other])
+    checked = int(np.searchsorted(np.cumsum(cost), max_work, side="right"))
+    unexamined.append(pair_other[checked:])
+    pair_query, pair_other = pair_query[:checked], pair_other[:checked]
+    shared = _overlaps(query, other, pair_query, pair_other)
+    return _SetPairs(pair_query, pair_other, shared, np.unique(np.concatenate(unexamined)))
 
 
 def _aligns_lexically(
@@ -73,25 +191,26 @@ def may_align(query: TextFeatures, candidates: Sequence[SentenceSets], settings:
     Without such a pair a candidate can have no lexical passage and no sentence coverage, so
     verification would reject it unless it is a near-duplicate by shingles. Most LSH candidates
     of a large index are chance collisions of common words; this tests them all in one
-    vectorised pass, so that full verification runs only on the few that can pass.
+    vectorised pass, so that full verification runs only on the few that can pass. Equal
+    sentence sets (in the query, across candidates) are tested once; when the work limit
+    (``max_pair_work``) leaves pairs unexamined, their candidates are kept.
     """
     result = np.zeros(len(candidates), dtype=bool)
     if not candidates or query.flat_features.size == 0:
         return result
     counts = np.array([c.sizes.size for c in candidates], dtype=np.int64)
     bases = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    width = int(counts.sum())
     features = np.concatenate([c.features for c in candidates])
     owners = np.concatenate([c.owners.astype(np.int64) + base for c, base in zip(candidates, bases, strict=True)])
-    order = np.argsort(features, kind="stable")
-    query_index, other_index, shared = _shared_counts(query, features[order], owners[order], max(width, 1))
-    if shared.size == 0:
-        return result
-    query_sizes = np.bincount(query.flat_owners, minlength=len(query.passages))
-    other_sizes = np.concatenate([c.sizes for c in candidates])
-    aligned, _ = _aligns_lexically(shared, query_sizes[query_index], other_sizes[other_index], settings)
+    pool = distinct_sets(features, owners, int(counts.sum()))
+    own = query.distinct()
+    pairs = _set_pairs(own, pool, settings.passage_min_similarity, settings.passage_min_shared, settings.max_pair_work)
+    aligned, _ = _aligns_lexically(pairs.shared, own.sizes[pairs.query], pool.sizes[pairs.other], settings)
+    kept = np.zeros(pool.count, dtype=bool)
+    kept[pairs.other[aligned]] = True
+    kept[pairs.unexamined] = True
     owner_candidate = np.repeat(np.arange(len(candidates)), counts)
-    result[owner_candidate[other_index[aligned]]] = True
+    result[owner_candidate[kept[pool.of]]] = True
     return result
 
 
@@ -101,42 +220,77 @@ def _sentence_pairs(
     settings: IndexSettings,
     best_cosine: npt.NDArray[np.float32] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sentence pairs that may align: (query index, matched index, shared features, similarity, lexical).
+    """Pairs of distinct sentence sets (:meth:`TextFeatures.distinct`) that may align:
+    (query set, matched set, shared features, similarity, lexical).
 
     Lexically, a pair shares enough stemmed content words. With embeddings on both
     sides (semantic layer) a pair also aligns on meaning: a high cosine, or a fair
     one with some words in common; its similarity is then the larger of the two.
     ``best_cosine`` (per query sentence, over every candidate text) keeps meaning-only
     pairs to the query sentence's nearest counterparts, as margin-based bitext mining
-    does: a sentence on the same topic is close, its translation is closer.
+    does: a sentence on the same topic is close, its translation is closer. A set stands
+    for its first sentence's embedding; at most ``max_pair_work`` cosines are compared
+    (the query's first sets against all of the other's).
     """
-    query_index, matched_index, shared = _shared_counts(
-        query, matched.flat_features, matched.flat_owners, len(matched.passages)
-    )
-    query_sizes = np.array([p.features.size for p in query.passages], dtype=np.int64)
-    matched_sizes = np.array([p.features.size for p in matched.passages], dtype=np.int64)
-    lexical, jaccard = _aligns_lexically(shared, query_sizes[query_index], matched_sizes[matched_index], settings)
-    if query.embeddings is None or matched.embeddings is None or not query.passages or not matched.passages:
+    own, other = query.distinct(), matched.distinct()
+    semantic = query.embeddings is not None and matched.embeddings is not None and own.count > 0 and other.count > 0
+    # The semantic layer weighs every pair sharing a word (word Jaccard supports a fair cosine).
+    if semantic:
+        pairs = _set_pairs(own, other, 0.0, 1, settings.max_pair_work)
+    else:
+        pairs = _set_pairs(
+            own, other, settings.passage_min_similarity, settings.passage_min_shared, settings.max_pair_work
+        )
+    query_index, matched_index, shared = pairs.query, pairs.other, pairs.shared
+    lexical, jaccard = _aligns_lexically(shared, own.sizes[query_index], other.sizes[matched_index], settings)
+    if not semantic:
         return query_index[lexical], matched_index[lexical], shared[lexical], jaccard[lexical], lexical[lexical]
-    cosine = query.embeddings @ matched.embeddings.T
+    assert query.embeddings is not None and matched.embeddings is not None
+    rows = min(own.count, settings.max_pair_work // other.count)
+    # Pairs of query sets beyond the cosine block align by their words alone.
+    outside = (query_index >= rows) & lexical
+    beyond = (query_index[outside], matched_index[outside], shared[outside], jaccard[outside])
+    inside = query_index < rows
+    query_index, matched_index = query_index[inside], matched_index[inside]
+    shared, jaccard, lexical_inside = shared[inside], jaccard[inside], lexical[inside]
+    cosine = query.embeddings[own.first[:rows]] @ matched.embeddings[other.first].T
     word_jaccard = np.zeros(cosine.shape)
     word_jaccard[query_index, matched_index] = jaccard
     shared_words = np.zeros(cosine.shape, dtype=np.int64)
     shared_words[query_index, matched_index] = shared
     is_lexical = np.zeros(cosine.shape, dtype=bool)
-    is_lexical[query_index[lexical], matched_index[lexical]] = True
+    is_lexical[query_index[lexical_inside], matched_index[lexical_inside]] = True
     by_meaning = (cosine >= settings.semantic_min_cosine) | (
         (cosine >= settings.semantic_supported_cosine) & (word_jaccard >= settings.semantic_support_jaccard)
     )
     if best_cosine is not None:
-        by_meaning &= cosine >= best_cosine[:, None] - settings.semantic_margin
-    rows, columns = np.nonzero(is_lexical | by_meaning)
+        by_meaning &= cosine >= best_cosine[own.first[:rows], None] - settings.semantic_margin
+    block_rows, columns = np.nonzero(is_lexical | by_meaning)
     similarity = np.where(
-        is_lexical[rows, columns],
-        word_jaccard[rows, columns],
-        np.maximum(word_jaccard[rows, columns], cosine[rows, columns]),
+        is_lexical[block_rows, columns],
+        word_jaccard[block_rows, columns],
+        np.maximum(word_jaccard[block_rows, columns], cosine[block_rows, columns]),
     )
-    return rows, columns, shared_words[rows, columns], similarity, is_lexical[rows, columns]
+    return (
+        np.concatenate((block_rows, beyond[0])),
+        np.concatenate((columns, beyond[1])),
+        np.concatenate((shared_words[block_rows, columns], beyond[2])),
+        np.concatenate((similarity, beyond[3])),
+        np.concatenate((is_lexical[block_rows, columns], np.ones(beyond[0].size, dtype=bool))),
+    )
+
+
+def _occurrences(
+    sets: DistinctSets, passages: tuple[PassageFeatures, ...], boilerplate: Collection[int]
+) -> tuple[list[int], list[int], list[int]]:
+    """Per distinct set, its sentences in text order, boilerplate left out: (sentences, starts, ends)."""
+    order = np.lexsort((np.arange(sets.of.size), sets.of))
+    if boilerplate:
+        usable = np.array([p.fingerprint not in boilerplate for p in passages], dtype=bool)
+        order = order[usable[order]]
+    counts = np.bincount(sets.of[order], minlength=sets.count)
+    ends = np.cumsum(counts)
+    return order.tolist(), (ends - counts).tolist(), ends.tolist()
 
 
 def align_passages(
@@ -146,26 +300,36 @@ def align_passages(
     boilerplate: Collection[int] = (),
     best_cosine: npt.NDArray[np.float32] | None = None,
 ) -> tuple[list[SharedPassage], int, int]:
-    """Shared passages (query side first), the shared features behind them, and the aligned sentence pairs."""
-    query_index, matched_index, shared, similarity, lexical = _sentence_pairs(query, matched, settings, best_cosine)
-    pairs: list[_PassagePair] = []
-    columns = (query_index, matched_index, shared, similarity, lexical)
-    for q, m, count, score, by_words in zip(*(c.tolist() for c in columns), strict=True):
-        first, second = query.passages[q], matched.passages[m]
-        if first.fingerprint in boilerplate or second.fingerprint in boilerplate:
-            continue
-        pairs.append(_PassagePair(q, m, score, count, first.fingerprint == second.fingerprint, by_words))
-    # One-to-one: each sentence pairs with its most similar counterpart.
-    pairs.sort(key=lambda p: (-p.similarity, -p.shared, p.query_index, p.matched_index))
-    used_query: set[int] = set()
-    used_matched: set[int] = set()
+    """Shared passages (query side first), the shared features behind them, and the aligned sentence pairs.
+
+    One-to-one: each sentence pairs with its most similar counterpart, pairs taken best first.
+    Pairs are found between distinct sets; a set that several sentences share pairs its
+    sentences in text order with the other set's (a sentence repeated on both sides aligns
+    with its repetitions there, first with first), so repeated text costs no more pair work.
+    """
+    own, other = query.distinct(), matched.distinct()
+    query_set, matched_set, shared, similarity, lexical = _sentence_pairs(query, matched, settings, best_cosine)
+    # Best first; ties by the sets' first sentences (equal to sentence order when none repeats).
+    order = np.lexsort((other.first[matched_set], own.first[query_set], -shared, -similarity))
+    query_sentences, query_next, query_end = _occurrences(own, query.passages, boilerplate)
+    matched_sentences, matched_next, matched_end = _occurrences(other, matched.passages, boilerplate)
+    left = min(len(query_sentences), len(matched_sentences))
     chosen: list[_PassagePair] = []
-    for pair in pairs:
-        if pair.query_index in used_query or pair.matched_index in used_matched:
+    columns = (query_set[order], matched_set[order], shared[order], similarity[order], lexical[order])
+    for q, m, count, score, by_words in zip(*(c.tolist() for c in columns), strict=True):
+        if left == 0:
+            break
+        take = min(query_end[q] - query_next[q], matched_end[m] - matched_next[m])
+        if take <= 0:
             continue
-        used_query.add(pair.query_index)
-        used_matched.add(pair.matched_index)
-        chosen.append(pair)
+        for offset in range(take):
+            first = query_sentences[query_next[q] + offset]
+            second = matched_sentences[matched_next[m] + offset]
+            verbatim = query.passages[first].fingerprint == matched.passages[second].fingerprint
+            chosen.append(_PassagePair(first, second, score, count, verbatim, by_words))
+        query_next[q] += take
+        matched_next[m] += take
+        left -= take
     if chosen and not any(p.lexical for p in chosen):
         # Meaning alone: independent texts on one topic have a few such sentences; a translation
         # or paraphrase of the shorter text has most of them.

@@ -37,6 +37,13 @@ class IndexSettings:
     # ... or is in this many earlier articles of the same outlet (site furniture, author bios).
     outlet_boilerplate_articles: int = 3
     max_text_chars: int = 1_000_000
+    # Work limit of sentence-pair comparison, per query and candidate (and per candidate screen):
+    # at most this many sentence pairs sharing a word are examined, and this many word checks
+    # done on them (or, semantic layer, sentence cosines computed). Bounds the time and memory of
+    # a request whatever the text: sentences repeated are compared once, and beyond the limit
+    # (thousands of sentences that all share common words) pairs that share only the most common
+    # words are left out. News articles stay far below it (the seeds, 16-34 sentences: under 10^3).
+    max_pair_work: int = 2_000_000
     # Optional semantic layer (``wiretrace[semantic]``, see wiretrace.core.semantic): sentence
     # embeddings as a second candidate generator and as the verifier of sentence pairs.
     semantic: bool = False
@@ -82,6 +89,8 @@ class IndexSettings:
             raise ValueError(
                 f"semantic_top_dims must be between 1 and {EMBEDDING_DIMENSIONS}, got {self.semantic_top_dims}"
             )
+        if self.max_pair_work < 1:
+            raise ValueError(f"max_pair_work must be positive, got {self.max_pair_work}")
         if self.max_text_chars < 1:
             raise ValueError(f"max_text_chars must be positive, got {self.max_text_chars}")
         if self.passage_num_perm < 0:
