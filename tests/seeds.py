@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wiretrace.core.model import ArticleDraft
+from wiretrace.core.engine import Wiretrace
+from wiretrace.core.model import ArticleDraft, Cluster, ClusterKind
 from wiretrace.inputs import read_articles
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -15,3 +16,10 @@ BOILERPLATE = ("Leave a Reply", "Leave A Reply", "Your email address will not be
 
 def seed_drafts() -> list[ArticleDraft]:
     return list(read_articles([MANIFEST]))
+
+
+def statement_of(engine: Wiretrace, article_id: str) -> Cluster:
+    """The (largest) statement cluster an article carries (in the seeds: Tokayev's statement), all of it."""
+    statements = [c for c in engine.clusters_of(article_id) if c.kind is ClusterKind.STATEMENT]
+    largest = max(statements, key=lambda c: c.member_count)
+    return engine.cluster(largest.cluster_id)

@@ -57,16 +57,19 @@ def test_create_returns_matches_and_cluster(stub: pb_grpc.WiretraceServiceStub) 
     assert TOKAYEV_VERBATIM in verbatim[0].query_text and TOKAYEV_VERBATIM in verbatim[0].matched_text
     assert drafts["001"].text[verbatim[0].query_start : verbatim[0].query_end] == verbatim[0].query_text
     assert drafts["000"].text[verbatim[0].matched_start : verbatim[0].matched_end] == verbatim[0].matched_text
-    assert second.cluster.root == "articles/000"
-    assert [m.article for m in second.cluster.members] == ["articles/000", "articles/001"]
-    (edge,) = second.cluster.edges
+    assert second.cluster.root == "articles/001" and second.cluster.kind == pb.CLUSTER_KIND_STORY  # no copy
+    (statement,) = second.statements
+    assert statement.root == "articles/000" and statement.kind == pb.CLUSTER_KIND_STATEMENT
+    assert [m.article for m in statement.members] == ["articles/000", "articles/001"]
+    (edge,) = statement.edges
     assert (edge.parent, edge.child) == ("articles/000", "articles/001") and edge.passages
+    assert TOKAYEV_VERBATIM in " ".join(p.query_text for p in edge.passages)
 
 
 def test_idempotent_create_and_conflict(seeded: pb_grpc.WiretraceServiceStub) -> None:
     draft = seed_drafts()[1]
     again = seeded.CreateArticle(_create(draft))
-    assert again.outcome == pb.INGEST_OUTCOME_UNCHANGED and len(again.matches) == 2
+    assert again.outcome == pb.INGEST_OUTCOME_UNCHANGED and len(again.matches) == 1  # as when it was ingested
     changed = ArticleDraft(draft.article_id, "Different text about the weather in Almaty today, cold and clear.")
     with pytest.raises(grpc.RpcError) as raised:
         seeded.CreateArticle(_create(changed))
@@ -148,11 +151,14 @@ def test_get_list_delete_and_clusters(seeded: pb_grpc.WiretraceServiceStub) -> N
         if not token:
             break
     assert names == [f"articles/00{i}" for i in range(5)]
-    cluster = seeded.GetCluster(pb.GetClusterRequest(name="articles/001")).cluster
+    story = seeded.GetCluster(pb.GetClusterRequest(name="articles/001")).cluster
+    assert [m.article for m in story.members] == ["articles/001"] and story.kind == pb.CLUSTER_KIND_STORY
+    (listed,) = seeded.ListClusters(pb.ListClustersRequest()).clusters  # clusters of two or more
+    assert listed.kind == pb.CLUSTER_KIND_STATEMENT and listed.member_count == 3 and not listed.members
+    own = seeded.ListClusters(pb.ListClustersRequest(article="articles/001")).clusters
+    assert [c.name for c in own] == [story.name, listed.name]
+    cluster = seeded.GetCluster(pb.GetClusterRequest(name=listed.name)).cluster
     assert {m.article for m in cluster.members} == {"articles/000", "articles/001", "articles/003"}
-    assert seeded.GetCluster(pb.GetClusterRequest(name=cluster.name)).cluster == cluster
-    (listed,) = seeded.ListClusters(pb.ListClustersRequest()).clusters
-    assert listed.name == cluster.name
     seeded.DeleteArticle(pb.DeleteArticleRequest(name="articles/001"))
     stats = seeded.GetStats(pb.GetStatsRequest())
     assert (stats.articles, stats.storage, stats.index.num_perm) == (4, "sqlite", 128)
@@ -196,7 +202,7 @@ def test_health_and_reflection(channel: grpc.Channel) -> None:
     assert "wiretrace.v1.WiretraceService" in names
 
 
-def test_ingest_response_lists_at_most_100_members(stub: pb_grpc.WiretraceServiceStub) -> None:
+def test_ingest_response_carries_a_cluster_summary_and_get_cluster_pages(stub: pb_grpc.WiretraceServiceStub) -> None:
     text = "The harbour authority said on Monday that the new cranes would double the port's capacity by 2030."
 
     def requests() -> Iterator[pb.IngestArticlesRequest]:
@@ -208,8 +214,13 @@ def test_ingest_response_lists_at_most_100_members(stub: pb_grpc.WiretraceServic
             )
 
     last = list(stub.IngestArticles(requests()))[-1].result
-    assert last.cluster.member_count == 105 and 98 <= len(last.cluster.members) <= 100
-    assert "articles/s104" in {m.article for m in last.cluster.members}
-    assert all(e.child in {m.article for m in last.cluster.members} for e in last.cluster.edges)
-    full = stub.GetCluster(pb.GetClusterRequest(name="articles/s104")).cluster
-    assert full.member_count == len(full.members) == 105
+    # A summary, never the member list: the article and its parent, and the article's own edge.
+    assert last.cluster.member_count == 105 and last.cluster.root == "articles/s0"
+    assert [m.article for m in last.cluster.members][-1] == "articles/s104" and len(last.cluster.members) == 2
+    (edge,) = last.cluster.edges
+    assert edge.child == "articles/s104"
+    first = stub.GetCluster(pb.GetClusterRequest(name="articles/s104"))
+    assert first.cluster.member_count == 105 and len(first.cluster.members) == 100 and first.next_page_token
+    rest = stub.GetCluster(pb.GetClusterRequest(name="articles/s104", page_token=first.next_page_token))
+    names = [m.article for m in first.cluster.members] + [m.article for m in rest.cluster.members]
+    assert names == [f"articles/s{n}" for n in range(105)] and not rest.next_page_token

@@ -51,11 +51,16 @@ def test_matches_json(server: ServerProcess, ingested: object) -> None:
 def test_lineage_json(server: ServerProcess, ingested: object) -> None:
     document = json.loads(run_cli("lineage", "--server", server.address, "001", "--json").stdout)
     assert document["article_id"] == "001"
+    # 001 copies no whole story, so its main cluster is the statement it quotes.
+    assert document["kind"] == "statement" and document["member_count"] == 3
     assert document["root"]["article_id"] == "000"
     assert {m["article_id"] for m in document["members"]} == {"000", "001", "003"}
     for edge in document["edges"]:
         assert {"article_id"} <= set(edge["parent"]) and {"article_id"} <= set(edge["child"])
         assert edge["passages"] and edge["reason"]
+    story, statement = document["clusters"]
+    assert story["kind"] == "story" and [m["article_id"] for m in story["members"]] == ["001"]
+    assert statement["cluster_id"] == document["cluster_id"]
 
 
 def test_stats_json_and_text(server: ServerProcess, ingested: object) -> None:

@@ -32,10 +32,15 @@ def test_round_trip(address: str) -> None:
         assert any(TOKAYEV_VERBATIM in p.matched_text for m in matches for p in m.passages)
         by_text = client.find_matches(text=TOKAYEV_VERBATIM + ".")
         assert by_text and by_text[0].kind == "reused_passage"
-        lineage = client.get_lineage("003")
-        assert lineage.root_id == "000" and {m.article_id for m in lineage.members} == {"000", "001", "003"}
-        assert client.get_cluster(lineage.cluster_id) == lineage
-        assert [c.cluster_id for c in client.list_clusters(page_size=1)] == [lineage.cluster_id]
+        story = client.get_lineage("003")
+        assert story.kind == "story" and [m.article_id for m in story.members] == ["003"]
+        own = client.clusters_of("003")
+        assert [c.kind for c in own] == ["story", "statement"] and own[0].cluster_id == story.cluster_id
+        statement = client.get_cluster(own[1].cluster_id, page_size=1)  # read page by page
+        assert statement.root_id == "000" and [m.article_id for m in statement.members] == ["000", "003", "001"]
+        assert statement.member_count == 3 and {e.child_id for e in statement.edges} == {"001", "003"}
+        assert client.get_cluster(own[1].cluster_id, max_members=2).members == statement.members[:2]
+        assert [c.cluster_id for c in client.list_clusters(page_size=1)] == [statement.cluster_id]
         assert [a.article_id for a in client.list_articles(page_size=2, omit_text=True)] == [
             "000",
             "001",

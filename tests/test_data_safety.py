@@ -151,7 +151,7 @@ def test_lineage_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
             timeout=60,
             check=False,
         )
-        assert piped.stdout.startswith("cluster ")
+        assert piped.stdout.startswith("story cluster ")
         assert "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped.stderr
 
 

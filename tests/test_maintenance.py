@@ -24,7 +24,7 @@ from wiretrace.core.ports import ChangeSet
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
 
-from seeds import MANIFEST, seed_drafts
+from seeds import MANIFEST, seed_drafts, statement_of
 
 
 def _seeded(path: Path, settings: IndexSettings | None = None) -> Wiretrace:
@@ -38,7 +38,11 @@ def _state(engine: Wiretrace) -> dict[str, object]:
     articles = list(engine.storage.iter_articles())
     return {
         "articles": [(a.article_id, a.content_sha256, a.publish_time, a.create_time) for a in articles],
-        "clusters": sorted(sorted(m.article_id for m in engine.cluster_of(a.article_id).members) for a in articles),
+        "clusters": sorted(
+            sorted(m.article_id for m in engine.cluster(c.cluster_id).members)
+            for a in articles
+            for c in engine.clusters_of(a.article_id)
+        ),
         "matches": {
             a.article_id: [m.article_id for m in engine.find_matches(article_id=a.article_id).matches] for a in articles
         },
@@ -59,7 +63,7 @@ def test_check_finds_a_wrong_cluster_label_and_a_dangling_edge(tmp_path: Path) -
         db.execute("INSERT INTO edges VALUES ('ghost', '000', (SELECT evidence FROM edges LIMIT 1))")
     engine = Wiretrace(SqliteStorage(tmp_path))
     problems = check_consistency(engine)
-    assert any("connected but labelled" in p for p in problems)
+    assert any("003: not a member of its story cluster elsewhere" in p for p in problems)
     assert any("ghost is not stored" in p for p in problems)
     engine.close()
 
@@ -102,7 +106,7 @@ def test_reindex_with_new_parameters_and_resume(tmp_path: Path) -> None:
     report = reindex(drafts, target, checkpoint=checkpoint, batch_size=2)
     assert (report.read, report.skipped, report.ingested, report.rejected) == (5, 2, 3, [])
     assert target.stats().parameters["shingle_size"] == 4
-    assert {m.article_id for m in target.cluster_of("003").members} == {"000", "001", "003"}
+    assert {m.article_id for m in statement_of(target, "003").members} == {"000", "001", "003"}
     assert check_consistency(target) == []
     target.close()
 
@@ -122,7 +126,7 @@ def test_snapshot_round_trip(tmp_path: Path) -> None:
     assert export_snapshot(engine, buffer) == 5
     engine.close()
     header = json.loads(buffer.getvalue().splitlines()[0])
-    assert header["format"] == "wiretrace-snapshot" and header["version"] == 1
+    assert header["format"] == "wiretrace-snapshot" and header["version"] == 2
     restored = Wiretrace(SqliteStorage(tmp_path / "b"))
     assert import_snapshot(restored, io.StringIO(buffer.getvalue())) == 5
     assert _state(restored) == before

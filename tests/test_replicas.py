@@ -30,8 +30,10 @@ def test_two_replicas_on_one_redis(mode: str, request: pytest.FixtureRequest, tm
             assert two.get_stats().storage == "redis"
             for article_id in ("000", "001", "003"):
                 assert one.find_matches(article_id=article_id) == two.find_matches(article_id=article_id)
-            assert one.get_lineage("003") == two.get_lineage("003")
-            assert {m.article_id for m in one.get_lineage("003").members} == {"000", "001", "003"}
+            assert one.clusters_of("003") == two.clusters_of("003")
+            statement = one.clusters_of("003")[1]
+            assert one.get_cluster(statement.cluster_id) == two.get_cluster(statement.cluster_id)
+            assert {m.article_id for m in two.get_cluster(statement.cluster_id).members} == {"000", "001", "003"}
             items = list(two.ingest_many([ArticleInput("copy", drafts[3].text + "\nWith a new last line.")]))
             assert items[0].result is not None and items[0].result.matches[0].article_id == "003"
             assert one.get_article("copy").cluster_id == one.get_article("003").cluster_id

@@ -22,7 +22,7 @@ from wiretrace.core.model import ArticleDraft, PassageKind
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
 
-from seeds import BOILERPLATE, seed_drafts
+from seeds import BOILERPLATE, seed_drafts, statement_of
 
 SEMANTIC = IndexSettings(semantic=True, max_text_chars=20_000)
 
@@ -77,7 +77,7 @@ def test_translation_found_by_meaning_where_words_do_not_match(tmp_path: Path, e
 def test_seed_statement_versions_cluster_with_the_earliest_as_root(engine: Wiretrace) -> None:
     for draft in seed_drafts():
         engine.ingest(draft)
-    cluster = engine.cluster_of("003")
+    cluster = statement_of(engine, "003")
     assert {m.article_id for m in cluster.members} == {"000", "001", "003"}
     assert cluster.root_id == "000"
     for edge in cluster.edges:

@@ -12,7 +12,17 @@ import pytest
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import IndexMismatch
 from wiretrace.core.maintenance import check_consistency
-from wiretrace.core.model import Article, Match, MatchEdge, MatchKind, PassageKind, SharedPassage
+from wiretrace.core.model import (
+    Article,
+    ClusterKind,
+    ClusterSummary,
+    Match,
+    MatchEdge,
+    MatchKind,
+    Membership,
+    PassageKind,
+    SharedPassage,
+)
 from wiretrace.core.ports import ArticleRecord, ChangeSet, IndexIdentity, Storage
 from wiretrace.storage.redis import RedisStorage
 from wiretrace.storage.sqlite import SqliteStorage
@@ -161,18 +171,19 @@ def test_candidates_and_deletes(storage: Storage) -> None:
         )
     )
     none = np.empty((0, 4), dtype=np.uint64)
-    assert storage.candidates(np.array([9, 9, 3, 9], dtype=np.uint64), none) == {"a"}
-    assert storage.candidates(
-        np.array([99, 98, 97, 96], dtype=np.uint64), np.array([[0, 0, 0, 13]], dtype=np.uint64)
-    ) == {
-        "a",
-        "b",
-    }
-    assert storage.candidates(np.array([99, 98, 97, 96], dtype=np.uint64), none) == set()
+    assert storage.candidates(np.array([9, 9, 3, 9], dtype=np.uint64), none, 10) == ["a"]
+    both = np.array([[0, 0, 0, 13]], dtype=np.uint64)
+    assert storage.candidates(np.array([99, 98, 97, 96], dtype=np.uint64), both, 10) == ["a", "b"]  # earlier first
+    assert storage.candidates(np.array([99, 98, 97, 96], dtype=np.uint64), both, 1) == ["a"]
+    # Ranked by shared buckets: b shares three here, a one.
+    assert storage.candidates(np.array([5, 6, 3, 99], dtype=np.uint64), both, 10) == ["b", "a"]
+    assert storage.candidates(np.array([99, 98, 97, 96], dtype=np.uint64), none, 10) == []
+    assert storage.buckets_hold("a", np.array([1, 0, 0, 0], dtype=np.uint64), none)
+    assert not storage.buckets_hold("a", np.array([5, 0, 0, 0], dtype=np.uint64), none)
     storage.apply(ChangeSet(deletes=["a", "never-stored"]))
-    assert storage.candidates(
-        np.array([1, 2, 3, 4], dtype=np.uint64), np.array([[10, 11, 12, 13]], dtype=np.uint64)
-    ) == {"b"}
+    keys = np.array([1, 2, 3, 4], dtype=np.uint64)
+    assert storage.candidates(keys, np.array([[10, 11, 12, 13]], dtype=np.uint64), 10) == ["b"]
+    assert not storage.buckets_hold("a", keys, none)
     assert storage.get_articles(["a"]) == {}
     assert storage.stats().articles == 1
 
@@ -181,44 +192,93 @@ def test_fingerprint_counts(storage: Storage) -> None:
     first = _record("a", "c", [1, 2, 3, 4], [[1, 1, 1, 1]], 0)
     second = _record("b", "d", [5, 6, 7, 8], [[2, 2, 2, 2], [3, 3, 3, 3]], 0)
     storage.apply(ChangeSet(records=[first, second]))
-    assert storage.fingerprint_counts([100, 101, 999]) == {100: 2, 101: 1, 999: 0}
-    assert storage.fingerprint_counts([100, 101], source="wire") == {100: 2, 101: 1}
-    assert storage.fingerprint_counts([100], source="elsewhere") == {100: 0}
+    assert storage.fingerprint_counts([100, 101, 999], 10) == {100: 2, 101: 1, 999: 0}
+    assert storage.fingerprint_counts([100, 101], 10, source="wire") == {100: 2, 101: 1}
+    assert storage.fingerprint_counts([100], 10, source="elsewhere") == {100: 0}
+    assert storage.fingerprint_counts([100], 1)[100] >= 1  # counted up to the cap at least
     storage.apply(ChangeSet(deletes=["b"]))
-    assert storage.fingerprint_counts([100, 101]) == {100: 1, 101: 0}
-    assert storage.fingerprint_counts([100, 101], source="wire") == {100: 1, 101: 0}
+    assert storage.fingerprint_counts([100, 101], 10) == {100: 1, 101: 0}
+    assert storage.fingerprint_counts([100, 101], 10, source="wire") == {100: 1, 101: 0}
 
 
-def test_edges_clusters_and_stats(storage: Storage) -> None:
-    records = [_record(i, "solo-" + i, [n, n + 10, n + 20, n + 30], [], n) for n, i in enumerate(["x", "y", "z", "w"])]
-    storage.apply(
-        ChangeSet(
-            records=records,
-            edges=[_edge("y", "x"), _edge("z", "y")],
-            cluster_labels={"x": "k1", "y": "k1", "z": "k1", "w": "k2"},
-        )
-    )
+def _member(
+    cluster: str, article: str, when: int, parent: str = "", kind: ClusterKind = ClusterKind.STORY
+) -> Membership:
+    evidence = _edge(article, parent).evidence if parent else None
+    return Membership(cluster, article, kind, (when, 1000 + when, article), parent, evidence, "why", (when, when + 5))
+
+
+def _summary(cluster: str, root: str, when: int, count: int, kind: ClusterKind = ClusterKind.STORY) -> ClusterSummary:
+    return ClusterSummary(cluster, kind, root, (when, 1000 + when, root), count)
+
+
+def test_edges_and_stats(storage: Storage) -> None:
+    records = [_record(i, "k1", [n, n + 10, n + 20, n + 30], [], n) for n, i in enumerate(["x", "y", "z", "w"])]
+    storage.apply(ChangeSet(records=records, edges=[_edge("y", "x"), _edge("z", "y")]))
     edges = storage.edges_of(["y"])
     assert sorted((e.query_id, e.matched_id) for e in edges) == [("y", "x"), ("z", "y")]
     assert edges[0].evidence.passages[0].kind is PassageKind.VARIANT
     assert len(storage.edges_of(["x", "y", "z"])) == 2
-    assert sorted(storage.cluster_members("k1")) == ["x", "y", "z"]
-    assert storage.get_articles(["z"])["z"].cluster_id == "k1"
-    assert storage.list_clusters("", 10) == ["k1"]
-    stats = storage.stats()
-    assert (stats.articles, stats.clusters, stats.edges) == (4, 1, 2)
-    storage.apply(ChangeSet(deletes=["y"], cluster_labels={"z": "k3"}))
-    assert storage.edges_of(["x", "z"]) == []
-    assert storage.cluster_members("k1") == ["x"] and storage.cluster_members("k3") == ["z"]
-    assert storage.list_clusters("", 10) == []
+    assert [(e.query_id, e.matched_id) for e in storage.matches_of("y")] == [("y", "x")]
+    assert storage.matches_of("x") == []
+    assert storage.stats().edges == 2
+    storage.apply(ChangeSet(deletes=["y"]))
+    assert storage.edges_of(["x", "z"]) == [] and storage.matches_of("z") == []
     assert storage.stats().edges == 0
 
 
+def test_memberships_and_cluster_summaries(storage: Storage) -> None:
+    records = [_record(i, "k1", [n, n + 10, n + 20, n + 30], [], n) for n, i in enumerate(["x", "y", "z", "w"])]
+    statement = ClusterKind.STATEMENT
+    storage.apply(
+        ChangeSet(
+            records=records,
+            memberships=[
+                _member("k1", "x", 1),
+                _member("k1", "y", 3, parent="x"),
+                _member("k1", "z", 2, parent="x"),
+                _member("k2", "w", 0),
+                _member("s1", "x", 1, kind=statement),
+                _member("s1", "w", 0, parent="", kind=statement),
+            ],
+            clusters=[_summary("k1", "x", 1, 3), _summary("k2", "w", 0, 1), _summary("s1", "w", 0, 2, statement)],
+        )
+    )
+    assert [m.article_id for m in storage.cluster_page("k1", None, 10)] == ["x", "z", "y"]  # lineage order
+    first = storage.cluster_page("k1", None, 2)
+    assert [m.article_id for m in storage.cluster_page("k1", first[-1].order, 2)] == ["y"]
+    (y,) = [m for m in first + storage.cluster_page("k1", first[-1].order, 2) if m.article_id == "y"]
+    assert (y.parent_id, y.reason, y.span, y.kind) == ("x", "why", (3, 8), ClusterKind.STORY)
+    assert y.evidence is not None and y.evidence.passages[0].kind is PassageKind.VARIANT
+    assert sorted(m.article_id for m in storage.children("k1", "x")) == ["y", "z"]
+    assert sorted((m.cluster_id, m.kind) for m in storage.memberships_of(["x"])) == [
+        ("k1", ClusterKind.STORY),
+        ("s1", statement),
+    ]
+    summaries = storage.cluster_summaries(["k1", "s1", "missing"])
+    assert summaries["k1"] == _summary("k1", "x", 1, 3) and summaries["s1"].kind is statement
+    assert [c.cluster_id for c in storage.list_clusters("", 10)] == ["k1", "s1"]  # two or more members
+    assert [c.cluster_id for c in storage.list_clusters("k1", 10)] == ["s1"]
+    assert storage.stats().clusters == 2
+    storage.apply(
+        ChangeSet(
+            memberships=[_member("k1", "z", 2)],  # replaced: no parent any more
+            removed_memberships=[("k1", "y"), ("s1", "w"), ("s1", "x")],
+            clusters=[_summary("k1", "x", 1, 2)],
+            removed_clusters=["s1"],
+        )
+    )
+    assert [(m.article_id, m.parent_id) for m in storage.cluster_page("k1", None, 10)] == [("x", ""), ("z", "")]
+    assert storage.children("k1", "x") == []
+    assert storage.cluster_summaries(["s1"]) == {} and storage.memberships_of(["w"])[0].cluster_id == "k2"
+    assert storage.stats().clusters == 1
+
+
 def test_list_clusters_pages(storage: Storage) -> None:
-    records = [_record(f"m{n}", f"k{n // 2}", [n, n + 100, n + 200, n + 300], [], n) for n in range(8)]
-    storage.apply(ChangeSet(records=records))
-    assert storage.list_clusters("", 2) == ["k0", "k1"]
-    assert storage.list_clusters("k1", 10) == ["k2", "k3"]
+    summaries = [_summary(f"k{n}", f"m{n}", n, 2) for n in range(4)] + [_summary("k9", "m9", 9, 1)]
+    storage.apply(ChangeSet(clusters=summaries))
+    assert [c.cluster_id for c in storage.list_clusters("", 2)] == ["k0", "k1"]
+    assert [c.cluster_id for c in storage.list_clusters("k1", 10)] == ["k2", "k3"]
 
 
 def test_two_replicas_see_each_others_writes(make_shared_storage: Factory) -> None:
@@ -227,16 +287,16 @@ def test_two_replicas_see_each_others_writes(make_shared_storage: Factory) -> No
     second.open(IDENTITY, PARAMETERS)
     first.apply(ChangeSet(records=[_record("from-first", "c", [1, 2, 3, 4], [], 1)]))
     assert set(second.get_articles(["from-first"])) == {"from-first"}
-    assert second.candidates(np.array([1, 0, 0, 0], dtype=np.uint64), np.empty((0, 4), dtype=np.uint64)) == {
+    assert second.candidates(np.array([1, 0, 0, 0], dtype=np.uint64), np.empty((0, 4), dtype=np.uint64), 10) == [
         "from-first"
-    }
+    ]
 
 
 def test_engine_on_the_seeds(make_storage: Factory) -> None:
     engine = Wiretrace(make_storage())
     for draft in seed_drafts():
         engine.ingest(draft)
-    assert {m.article_id for m in engine.cluster_of("003").members} == {"000", "001", "003"}
+    assert _statement_members(engine, "003") == {"000", "001", "003"}
     (match,) = [m for m in engine.find_matches(article_id="001").matches if m.article_id == "000"]
     text_001 = engine.get("001").text
     assert any(
@@ -245,8 +305,14 @@ def test_engine_on_the_seeds(make_storage: Factory) -> None:
     )
     assert check_consistency(engine) == []
     engine.delete("003")
-    assert {m.article_id for m in engine.cluster_of("001").members} == {"000", "001"}
+    assert _statement_members(engine, "001") == {"000", "001"}
     assert check_consistency(engine) == []
+
+
+def _statement_members(engine: Wiretrace, article_id: str) -> set[str]:
+    """Members of the statement cluster the article carries (the seeds quote one statement)."""
+    (statement,) = [c for c in engine.clusters_of(article_id) if c.kind is ClusterKind.STATEMENT]
+    return {a.article_id for a in engine.cluster(statement.cluster_id).members}
 
 
 def test_replicas_share_matches_and_lineage(make_shared_storage: Factory) -> None:
@@ -258,7 +324,7 @@ def test_replicas_share_matches_and_lineage(make_shared_storage: Factory) -> Non
         assert {m.article_id for m in first.find_matches(article_id=article_id).matches} == {
             m.article_id for m in second.find_matches(article_id=article_id).matches
         }
-    assert first.cluster_of("003") == second.cluster_of("003")
+    assert first.clusters_of("003") == second.clusters_of("003")
     second.delete("003")
-    assert {m.article_id for m in first.cluster_of("001").members} == {"000", "001"}
+    assert _statement_members(first, "001") == {"000", "001"}
     assert check_consistency(first) == []

@@ -122,7 +122,11 @@ def cluster(message: pb.Cluster) -> models.Cluster:
             for e in message.edges
         ],
         member_count=message.member_count,
+        kind=_CLUSTER_KINDS.get(message.kind, "unspecified"),
     )
+
+
+_CLUSTER_KINDS = {pb.CLUSTER_KIND_STORY: "story", pb.CLUSTER_KIND_STATEMENT: "statement"}
 
 
 def ingest_result(message: pb.CreateArticleResponse) -> models.IngestResult:
@@ -131,6 +135,7 @@ def ingest_result(message: pb.CreateArticleResponse) -> models.IngestResult:
         outcome=_OUTCOMES.get(message.outcome, "unspecified"),
         matches=[match(m) for m in message.matches],
         cluster=cluster(message.cluster),
+        statements=[cluster(c) for c in message.statements],
     )
 
 

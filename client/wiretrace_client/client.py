@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -25,7 +25,16 @@ from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
 
 from wiretrace_client import _convert as convert
 from wiretrace_client.errors import NotFound, WiretraceError, from_ingest_error, from_rpc_error
-from wiretrace_client.models import Article, ArticleInput, Cluster, IngestResult, Match, Stats
+from wiretrace_client.models import (
+    Article,
+    ArticleInput,
+    Cluster,
+    ClusterMember,
+    IngestResult,
+    LineageEdge,
+    Match,
+    Stats,
+)
 
 T = TypeVar("T")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -198,17 +207,38 @@ class Client:
 
     # -- lineage ----------------------------------------------------------------------------------------
 
-    def get_cluster(self, cluster_id: str) -> Cluster:
-        response = self._call(self._stub.GetCluster, pb.GetClusterRequest(name=convert.CLUSTERS + cluster_id))
-        return convert.cluster(response.cluster)
+    def get_cluster(self, cluster_id: str, *, max_members: int | None = None, page_size: int = 500) -> Cluster:
+        """A lineage cluster with its members (earliest first) and their parent edges, read page by
+        page; ``max_members`` stops early (``member_count`` still says how many there are)."""
+        return self._paged_cluster(convert.CLUSTERS + cluster_id, max_members, page_size)
 
-    def get_lineage(self, article_id: str) -> Cluster:
-        """The lineage cluster the article belongs to."""
-        response = self._call(self._stub.GetCluster, pb.GetClusterRequest(name=convert.ARTICLES + article_id))
-        return convert.cluster(response.cluster)
+    def get_lineage(self, article_id: str, *, max_members: int | None = None, page_size: int = 500) -> Cluster:
+        """The story cluster the article belongs to (see :meth:`clusters_of` for the statements it carries)."""
+        return self._paged_cluster(convert.ARTICLES + article_id, max_members, page_size)
+
+    def _paged_cluster(self, name: str, max_members: int | None, page_size: int) -> Cluster:
+        members: list[ClusterMember] = []
+        edges: list[LineageEdge] = []
+        token = ""
+        while True:
+            size = page_size if max_members is None else max(1, min(page_size, max_members - len(members)))
+            request = pb.GetClusterRequest(name=name, page_size=size, page_token=token)
+            response = self._call(self._stub.GetCluster, request)
+            page = convert.cluster(response.cluster)
+            members += page.members
+            edges += page.edges
+            token = response.next_page_token
+            if not token or (max_members is not None and len(members) >= max_members):
+                return replace(page, members=members, edges=edges)
+
+    def clusters_of(self, article_id: str) -> list[Cluster]:
+        """Every cluster the article belongs to, as summaries (no members): its story first, then
+        the statements it carries."""
+        request = pb.ListClustersRequest(article=convert.ARTICLES + article_id)
+        return [convert.cluster(c) for c in self._call(self._stub.ListClusters, request).clusters]
 
     def list_clusters(self, *, page_size: int = 100) -> Iterator[Cluster]:
-        """Every cluster of two or more articles."""
+        """Every cluster of two or more articles, as summaries (no members; see :meth:`get_cluster`)."""
         token = ""
         while True:
             page = self._call(self._stub.ListClusters, pb.ListClustersRequest(page_size=page_size, page_token=token))

@@ -99,12 +99,16 @@ class LineageEdge(_Document):
 
 @dataclass(frozen=True, slots=True)
 class Cluster(_Document):
+    """The articles that carry one reused text: a story, or a statement (``kind``)."""
+
     cluster_id: str
     root_id: str
     members: list[ClusterMember]
     edges: list[LineageEdge]
-    # All members; ingest results list at most 100 of them.
+    # All members; ``members`` may list fewer (ingest results: the article and its parent;
+    # list_clusters and clusters_of: none).
     member_count: int = 0
+    kind: str = "story"  # or "statement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +116,10 @@ class IngestResult(_Document):
     article: Article
     outcome: str  # "created", "unchanged" or "replaced"
     matches: list[Match]
+    # The story cluster, summarised: root, member_count, the article, its parent and its edge.
     cluster: Cluster
+    # The statement clusters the article carries, summarised the same way.
+    statements: list[Cluster] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

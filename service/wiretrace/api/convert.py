@@ -116,31 +116,19 @@ def match_message(match: model.Match, query_text: str, texts: Mapping[str, str])
     )
 
 
-INGEST_RESPONSE_MEMBERS = 100
-
-
-def trimmed(cluster: model.Cluster, article_id: str, limit: int = INGEST_RESPONSE_MEMBERS) -> model.Cluster:
-    """The cluster cut to ``limit`` members for an ingest response: the earliest ones plus the
-    article and its parent, so a story syndicated to thousands of outlets stays a small message."""
-    if len(cluster.members) <= limit:
-        return cluster
-    keep = {a.article_id for a in cluster.members[: limit - 2]} | {article_id}
-    keep |= {e.parent_id for e in cluster.edges if e.child_id == article_id}
-    return model.Cluster(
-        cluster_id=cluster.cluster_id,
-        root_id=cluster.root_id,
-        members=tuple(a for a in cluster.members if a.article_id in keep),
-        edges=tuple(e for e in cluster.edges if e.parent_id in keep and e.child_id in keep),
-        member_count=cluster.member_count,
-    )
+_CLUSTER_KINDS = {
+    model.ClusterKind.STORY: pb.CLUSTER_KIND_STORY,
+    model.ClusterKind.STATEMENT: pb.CLUSTER_KIND_STATEMENT,
+}
 
 
 def cluster_message(cluster: model.Cluster) -> pb.Cluster:
-    texts = {a.article_id: a.text for a in cluster.members}
+    texts = cluster.texts
     return pb.Cluster(
         name=cluster_name(cluster.cluster_id),
         member_count=cluster.member_count,
         root=article_name(cluster.root_id),
+        kind=_CLUSTER_KINDS[cluster.kind],
         members=[
             pb.ClusterMember(
                 article=article_name(a.article_id),
@@ -157,7 +145,8 @@ def cluster_message(cluster: model.Cluster) -> pb.Cluster:
                 kind=_MATCH_KINDS[edge.evidence.kind],
                 score=edge.evidence.score,
                 passages=[
-                    passage_message(p, texts[edge.child_id], texts[edge.parent_id]) for p in edge.evidence.passages
+                    passage_message(p, texts.get(edge.child_id, ""), texts.get(edge.parent_id, ""))
+                    for p in edge.evidence.passages
                 ],
                 reason=edge.reason,
             )
@@ -166,12 +155,22 @@ def cluster_message(cluster: model.Cluster) -> pb.Cluster:
     )
 
 
+def summary_message(summary: model.ClusterSummary) -> pb.Cluster:
+    return pb.Cluster(
+        name=cluster_name(summary.cluster_id),
+        member_count=summary.member_count,
+        root=article_name(summary.root_id),
+        kind=_CLUSTER_KINDS[summary.kind],
+    )
+
+
 def ingest_response(result: model.IngestResult) -> pb.CreateArticleResponse:
     return pb.CreateArticleResponse(
         article=article_message(result.article),
         outcome=_OUTCOMES[result.outcome],
         matches=[match_message(m, result.article.text, result.matched_texts) for m in result.matches],
-        cluster=cluster_message(trimmed(result.cluster, result.article.article_id)),
+        cluster=cluster_message(result.cluster),
+        statements=[cluster_message(c) for c in result.statements],
     )
 
 

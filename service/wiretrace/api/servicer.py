@@ -264,16 +264,21 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     @_rpc
     def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> pb.GetClusterResponse:
         if request.name.startswith(convert.ARTICLES):
-            cluster = self.engine.cluster_of(convert.parse_name(request.name, convert.ARTICLES))
+            article_id = convert.parse_name(request.name, convert.ARTICLES)
+            cluster = self.engine.cluster_of(article_id, request.page_size, request.page_token)
         else:
-            cluster = self.engine.cluster(convert.parse_name(request.name, convert.CLUSTERS))
-        return pb.GetClusterResponse(cluster=convert.cluster_message(cluster))
+            cluster_id = convert.parse_name(request.name, convert.CLUSTERS)
+            cluster = self.engine.cluster(cluster_id, request.page_size, request.page_token)
+        return pb.GetClusterResponse(cluster=convert.cluster_message(cluster), next_page_token=cluster.next_page_token)
 
     @_rpc
     def ListClusters(self, request: pb.ListClustersRequest, context: grpc.ServicerContext) -> pb.ListClustersResponse:
+        if request.article:
+            summaries = self.engine.clusters_of(convert.parse_name(request.article, convert.ARTICLES, "article"))
+            return pb.ListClustersResponse(clusters=[convert.summary_message(s) for s in summaries])
         page = self.engine.list_clusters(request.page_size, request.page_token)
         return pb.ListClustersResponse(
-            clusters=[convert.cluster_message(c) for c in page.items], next_page_token=page.next_page_token
+            clusters=[convert.summary_message(s) for s in page.items], next_page_token=page.next_page_token
         )
 
     @_rpc

@@ -124,13 +124,25 @@ def cmd_matches(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
+    """Every cluster the article belongs to (its story first, then the statements it carries),
+    each with its first page of members and edges, or all of them with --all."""
+    limit = None if args.all else args.max_members
     with _client(args) as client:
-        cluster = client.get_lineage(args.article_id)
+        clusters = [client.get_cluster(c.cluster_id, max_members=limit) for c in client.clusters_of(args.article_id)]
     if args.json:
-        print_json({"article_id": args.article_id, **cluster_json(cluster)})
+        # At the top level, as before, the article's main cluster; every cluster under "clusters".
+        main = cluster_json(_main(clusters))
+        print_json({"article_id": args.article_id, **main, "clusters": [cluster_json(c) for c in clusters]})
         return 0
-    print_cluster(cluster)
+    for cluster in clusters:
+        print_cluster(cluster)
     return 0
+
+
+def _main(clusters: list[Any]) -> Any:
+    """Where the article's text comes from: its story when it has copies, else the first statement it carries."""
+    story, statements = clusters[0], clusters[1:]
+    return story if story.member_count > 1 or not statements else statements[0]
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -195,14 +207,17 @@ def register(commands: Any) -> None:
     ingest.add_argument("--window", type=int, default=64, help="articles in flight on the stream")
     ingest.set_defaults(handler=cmd_ingest)
 
-    for name, handler, help_text in (
-        ("get", cmd_get, "show a stored article"),
-        ("lineage", cmd_lineage, "show the lineage cluster of an article"),
-    ):
-        sub = command(name, help_text)
-        sub.add_argument("article_id", metavar="ARTICLE_ID")
-        sub.add_argument("--json", action="store_true")
-        sub.set_defaults(handler=handler)
+    get = command("get", "show a stored article")
+    get.add_argument("article_id", metavar="ARTICLE_ID")
+    get.add_argument("--json", action="store_true")
+    get.set_defaults(handler=cmd_get)
+
+    lineage = command("lineage", "the lineage clusters of an article: its story and the statements it carries")
+    lineage.add_argument("article_id", metavar="ARTICLE_ID")
+    lineage.add_argument("--json", action="store_true")
+    lineage.add_argument("--max-members", type=int, default=100, help="members shown per cluster (first page)")
+    lineage.add_argument("--all", action="store_true", help="every member of every cluster")
+    lineage.set_defaults(handler=cmd_lineage)
 
     matches = command("matches", "ranked matches of a stored article (or of a text file)")
     matches.add_argument("article_id", metavar="ARTICLE_ID", nargs="?")

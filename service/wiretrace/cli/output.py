@@ -39,6 +39,7 @@ def cluster_json(cluster: Any) -> dict[str, Any]:
     """A cluster with every article referred to by an ``article_id`` field."""
     return {
         "cluster_id": cluster.cluster_id,
+        "kind": cluster.kind,
         "member_count": cluster.member_count,
         "root": {"article_id": cluster.root_id},
         "members": [member.to_dict() for member in cluster.members],
@@ -57,7 +58,10 @@ def cluster_json(cluster: Any) -> dict[str, Any]:
 
 
 def print_cluster(cluster: Any) -> None:
-    print(f"cluster {cluster.cluster_id}: {cluster.member_count} article(s), root {cluster.root_id}")
+    shown = "" if len(cluster.members) >= cluster.member_count else f" (first {len(cluster.members)} shown; --all)"
+    print(
+        f"{cluster.kind} cluster {cluster.cluster_id}: {cluster.member_count} article(s), root {cluster.root_id}{shown}"
+    )
     for member in cluster.members:
         print(f"  {member.article_id}  {when(member.publish_time)}  {member.source or ''}")
     for edge in cluster.edges:

@@ -71,15 +71,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         print("  matches nothing ingested before it")
                     for match in result.matches:
                         print_match(match, indent="  ")
+                    for statement in result.statements:
+                        print(
+                            f"  carries statement {statement.cluster_id} (root {statement.root_id}, "
+                            f"{statement.member_count} article(s))"
+                        )
                     if result.cluster.cluster_id not in cluster_ids:
                         cluster_ids.append(result.cluster.cluster_id)
                     print()
                 print("Lineage")
-                for cluster in client.list_clusters():
-                    print_cluster(cluster)
+                for summary in client.list_clusters():
+                    print_cluster(client.get_cluster(summary.cluster_id))
                 singles = [c for c in cluster_ids if client.get_cluster(c).member_count == 1]
                 if singles:
-                    print(f"  {len(singles)} article(s) share nothing with the others")
+                    print(f"  {len(singles)} article(s) are copies of no other story")
         finally:
             running.stop(1.0)
     return 0

@@ -33,10 +33,16 @@ def attributions(text: str) -> set[str]:
 
 def credits(child_text: str, parent_source: str) -> str | None:
     """The attribution in the child's text that names the parent's outlet, if any."""
+    return credited(attributions(child_text), parent_source)
+
+
+def credited(names: set[str], parent_source: str) -> str | None:
+    """The one of a child's attributions (:func:`attributions`, found once per child) that names
+    the parent's outlet, if any."""
     outlet = parent_source.casefold()
     if not outlet:
         return None
-    for name in sorted(attributions(child_text)):
+    for name in sorted(names):
         if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", outlet):
             return name
     return None

@@ -9,7 +9,6 @@ atomic ``Storage.apply`` and nothing is acknowledged before it returns.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
@@ -17,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import cast
 
-from wiretrace.core import paging, semantic
+from wiretrace.core import lineage, paging, semantic
 from wiretrace.core.analysis import Analysis, AnalysisPool, analyse_text
 from wiretrace.core.errors import (
     ArticleAlreadyExists,
@@ -27,17 +26,20 @@ from wiretrace.core.errors import (
     WiretraceError,
 )
 from wiretrace.core.identity import IndexIdentity, index_parameters
-from wiretrace.core.lineage import build_cluster, components
 from wiretrace.core.matcher import Matcher
 from wiretrace.core.model import (
     Article,
     ArticleDraft,
     Cluster,
+    ClusterKind,
+    ClusterSummary,
     IngestOutcome,
     IngestResult,
     Match,
     MatchEdge,
     MatchReport,
+    Membership,
+    OrderKey,
     Page,
     Stats,
     content_sha256,
@@ -57,10 +59,6 @@ class IngestRequest:
     replace_existing: bool = False
     # Precomputed by ``Wiretrace.analyse`` (e.g. in a worker process) under the same settings.
     analysis: Analysis | None = None
-
-
-def new_cluster_id() -> str:
-    return secrets.token_hex(8)
 
 
 _Staged = tuple[str, IngestOutcome, tuple[Match, ...]]
@@ -186,33 +184,25 @@ class Wiretrace:
         outcome = IngestOutcome.CREATED
         if existing is not None:
             if existing.same_content(draft, content_sha256(draft.text)):
-                stored = (e.evidence_from(draft.article_id) for e in view.edges_of([draft.article_id]))
+                stored = (e.evidence for e in view.matches_of(draft.article_id))
                 return draft.article_id, IngestOutcome.UNCHANGED, tuple(sorted(stored, key=_best_first))
             if not request.replace_existing:
                 raise ArticleAlreadyExists(draft.article_id)
             self._delete_in(view, draft.article_id)
             outcome = IngestOutcome.REPLACED
         analysis = request.analysis or self.analyse(draft.text)
-        matches, _ = self._matcher.match(view, analysis, exclude={draft.article_id}, source=draft.source)
-        cluster_id = self._merge_clusters(view, [m.article_id for m in matches])
-        article = Article.from_draft(draft, create_time=self._clock(), cluster_id=cluster_id)
-        view.add(ArticleRecord.of(article, analysis), [MatchEdge(draft.article_id, m.article_id, m) for m in matches])
+        matches, records = self._matcher.match(view, analysis, exclude={draft.article_id}, source=draft.source)
+        matched = {i: r.article for i, r in records.items()}
+        placed = Article.from_draft(draft, create_time=self._clock(), cluster_id="")
+        placement = lineage.place(view, placed, matches, matched, max_statements=self.settings.max_statements)
+        article = replace(placed, cluster_id=placement.story_id)
+        kept = matches[: self.settings.max_stored_matches]
+        view.add(ArticleRecord.of(article, analysis), [MatchEdge(draft.article_id, m.article_id, m) for m in kept])
         self._matcher.remember(draft.article_id, article.content_sha256, analysis.features)
         return draft.article_id, outcome, tuple(matches)
 
-    def _merge_clusters(self, view: Overlay, neighbour_ids: list[str]) -> str:
-        """The cluster a new article joins: its neighbours' clusters merged into the largest."""
-        if not neighbour_ids:
-            return new_cluster_id()
-        labels = {r.article.cluster_id for r in view.records(neighbour_ids).values()}
-        members = {label: view.cluster_members(label) for label in labels}
-        target = max(labels, key=lambda label: (len(members[label]), label))
-        for label in labels - {target}:
-            view.label(members[label], target)
-        return target
-
     def delete(self, article_id: str) -> None:
-        """Remove an article, its index entries and edges; split its cluster if it held it together."""
+        """Remove an article, its index entries, edges and cluster memberships."""
         validate_article_id(article_id)
         with self._write_lock, self.storage.lock():
             view = Overlay(self.storage)
@@ -225,23 +215,16 @@ class Wiretrace:
             self.storage.apply(changes)
 
     def _delete_in(self, view: Overlay, article_id: str) -> None:
-        article = view.article(article_id)
-        if article is None:
+        if view.article(article_id) is None:
             raise ArticleNotFound(article_id)
-        remaining = view.cluster_members(article.cluster_id) - {article_id}
+        lineage.remove(view, article_id)
         view.delete(article_id)
-        if not remaining:
-            return
-        parts = sorted(components(remaining, view.edges_of(remaining)), key=len, reverse=True)
-        for part in parts[1:]:
-            view.label(part, new_cluster_id())
 
     def _results(self, staged: list[_Staged | Exception]) -> list[IngestResult | Exception]:
-        """Results read back from the store: one read for all articles, each cluster built once."""
+        """Results read back from the store: one read for all articles, clusters as summaries."""
         done = [item for item in staged if not isinstance(item, Exception)]
         articles = self.storage.get_articles(article_id for article_id, _, _ in done)
         texts = self._texts(m.article_id for _, _, matches in done for m in matches)
-        clusters: dict[str, Cluster] = {}
         results: list[IngestResult | Exception] = []
         for item in staged:
             if isinstance(item, Exception):
@@ -249,11 +232,30 @@ class Wiretrace:
                 continue
             article_id, outcome, matches = item
             article = articles[article_id]
-            if article.cluster_id not in clusters:
-                clusters[article.cluster_id] = self.cluster(article.cluster_id)
+            memberships = self.storage.memberships_of([article_id])
+            summaries = self.storage.cluster_summaries(m.cluster_id for m in memberships)
+            own = [self._summary_cluster(summaries[m.cluster_id], m, article) for m in memberships]
+            story = next(c for c in own if c.cluster_id == article.cluster_id)
+            statements = tuple(c for c in own if c.kind is ClusterKind.STATEMENT)
             matched_texts = {m.article_id: texts.get(m.article_id, "") for m in matches}
-            results.append(IngestResult(article, outcome, matches, clusters[article.cluster_id], matched_texts))
+            results.append(IngestResult(article, outcome, matches, story, matched_texts, statements))
         return results
+
+    def _summary_cluster(self, summary: ClusterSummary, membership: Membership, article: Article) -> Cluster:
+        """A cluster as an ingest answer carries it: summary, the article and its parent, its own edge."""
+        edge = membership.edge()
+        members = [article]
+        if edge is not None:
+            members[:0] = self.storage.get_articles([edge.parent_id]).values()
+        return Cluster(
+            cluster_id=summary.cluster_id,
+            root_id=summary.root_id,
+            members=tuple(members),
+            edges=() if edge is None else (edge,),
+            member_count=summary.member_count,
+            kind=summary.kind,
+            texts={a.article_id: a.text for a in members},
+        )
 
     def _texts(self, article_ids: Iterable[str]) -> dict[str, str]:
         return {i: a.text for i, a in self.storage.get_articles(article_ids).items()}
@@ -299,24 +301,48 @@ class Wiretrace:
         kept = tuple(matches[:limit])
         return MatchReport(query_text, kept, {m.article_id: records[m.article_id].article.text for m in kept})
 
-    def cluster(self, cluster_id: str) -> Cluster:
-        member_ids = self.storage.cluster_members(cluster_id)
-        if not member_ids:
+    def cluster(self, cluster_id: str, page_size: int = 0, page_token: str = "") -> Cluster:
+        """The cluster's summary and one page of its members, earliest first, with their parent edges."""
+        summary = self.storage.cluster_summaries([cluster_id]).get(cluster_id)
+        if summary is None:
             raise ClusterNotFound(cluster_id)
-        members = self.storage.get_articles(member_ids)
-        return build_cluster(cluster_id, members.values(), self.storage.edges_of(member_ids))
+        limit = paging.page_size(page_size)
+        page = self.storage.cluster_page(cluster_id, _decode_order(page_token), limit + 1)
+        more = len(page) > limit
+        page = page[:limit]
+        edges = [e for e in (m.edge() for m in page) if e is not None]
+        articles = self.storage.get_articles({m.article_id for m in page} | {e.parent_id for e in edges})
+        return Cluster(
+            cluster_id=cluster_id,
+            root_id=summary.root_id,
+            members=tuple(articles[m.article_id] for m in page if m.article_id in articles),
+            edges=tuple(edges),
+            member_count=summary.member_count,
+            kind=summary.kind,
+            next_page_token=_encode_order(page[-1].order) if more else "",
+            texts={i: a.text for i, a in articles.items()},
+        )
 
-    def cluster_of(self, article_id: str) -> Cluster:
-        return self.cluster(self.get(article_id).cluster_id)
+    def cluster_of(self, article_id: str, page_size: int = 0, page_token: str = "") -> Cluster:
+        """The article's story cluster (a page of it)."""
+        return self.cluster(self.get(article_id).cluster_id, page_size, page_token)
 
-    def list_clusters(self, page_size: int = 0, page_token: str = "") -> Page[Cluster]:
+    def clusters_of(self, article_id: str) -> list[ClusterSummary]:
+        """Every cluster the article belongs to: its story first, then the statements it carries."""
+        article = self.get(article_id)
+        memberships = self.storage.memberships_of([article_id])
+        summaries = self.storage.cluster_summaries(m.cluster_id for m in memberships)
+        found = [summaries[m.cluster_id] for m in memberships if m.cluster_id in summaries]
+        return sorted(found, key=lambda s: (s.cluster_id != article.cluster_id, s.cluster_id))
+
+    def list_clusters(self, page_size: int = 0, page_token: str = "") -> Page[ClusterSummary]:
         limit = paging.page_size(page_size)
         after = paging.decode_token(page_token, "c") or ""
-        cluster_ids = self.storage.list_clusters(after, limit + 1)
-        more = len(cluster_ids) > limit
-        cluster_ids = cluster_ids[:limit]
-        token = paging.encode_token("c", cluster_ids[-1]) if more else ""
-        return Page([self.cluster(c) for c in cluster_ids], token, 0)
+        summaries = self.storage.list_clusters(after, limit + 1)
+        more = len(summaries) > limit
+        summaries = summaries[:limit]
+        token = paging.encode_token("c", summaries[-1].cluster_id) if more else ""
+        return Page(summaries, token, 0)
 
     def stats(self) -> Stats:
         s, identity = self.settings, self.identity
@@ -340,3 +366,19 @@ class Wiretrace:
 
 def _best_first(match: Match) -> tuple[float, str]:
     return -match.score, match.article_id
+
+
+def _encode_order(order: OrderKey) -> str:
+    return paging.encode_token("m", f"{order[0]}:{order[1]}:{order[2]}")
+
+
+def _decode_order(token: str) -> OrderKey | None:
+    value = paging.decode_token(token, "m")
+    if value is None:
+        return None
+    appeared, _, rest = value.partition(":")
+    ingested, _, article_id = rest.partition(":")
+    try:
+        return int(appeared), int(ingested), article_id
+    except ValueError:
+        raise InvalidArgument("page_token is invalid; pass the next_page_token of the previous page") from None

@@ -22,6 +22,9 @@ INDEX_PARAMETERS = (
 )
 
 
+LINEAGE_VERSION = "story+statement-clusters/1"
+
+
 @dataclass(frozen=True, slots=True)
 class IndexIdentity:
     """The derived form of the parameters that stored data depends on."""
@@ -34,6 +37,8 @@ class IndexIdentity:
     document_rows: int
     passage_bands: int
     passage_rows: int
+    # How lineage clusters are stored: a store of an older layout needs a reindex.
+    lineage: str = LINEAGE_VERSION
 
     @classmethod
     def of(cls, settings: IndexSettings) -> IndexIdentity:
@@ -53,7 +58,7 @@ class IndexIdentity:
         return (
             f"features={self.feature_version} num_perm={self.num_perm} seed={self.seed} "
             f"shingle_size={self.shingle_size} document_lsh={self.document_bands}x{self.document_rows} "
-            f"passage_lsh={self.passage_bands}x{self.passage_rows}"
+            f"passage_lsh={self.passage_bands}x{self.passage_rows} lineage={self.lineage}"
         )
 
 

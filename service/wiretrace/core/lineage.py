@@ -1,90 +1,235 @@
-"""Lineage inside a cluster: who derives from whom, earliest source first.
+"""Lineage: which articles carry one reused text, where it appeared first, who took it from whom.
 
-Each article's parent is the earlier article (by publication time, then ingest
-order) that it shares most with among its verified matches; the cluster's root
-is its earliest member.
+A cluster is the set of articles that carry one reused text: a **story** (near-duplicates,
+syndicated copies, light rewrites: every article is in exactly one story cluster, alone if it
+copies nothing) or a **statement** (a quote or passage reused inside other stories). An article
+can carry several statements; two clusters never merge because one article carries both texts,
+so one false sentence link cannot chain unrelated stories together.
+
+Each member's parent is chosen once, at its ingest, among the earlier articles it matched: one
+whose outlet it explicitly credits ("according to TASS", "(Reuters)"), else its closest copy,
+ties to the earliest. Root and size are kept per cluster and updated per ingest, so the
+5,000th copy of a story costs what the second did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
-from wiretrace.core.attribution import credits
-from wiretrace.core.model import Article, Cluster, LineageEdge, MatchEdge
+from wiretrace.core.attribution import attributions, credited
+from wiretrace.core.model import (
+    Article,
+    ClusterKind,
+    ClusterSummary,
+    Match,
+    MatchKind,
+    Membership,
+    SharedPassage,
+)
+from wiretrace.core.staging import Overlay
+
+# Passages of one match whose other-side spans lie within this many characters are one statement.
+STATEMENT_GAP_CHARS = 400
 
 
-def lineage_order(article: Article) -> tuple[object, ...]:
-    return (article.lineage_time, article.create_time, article.seq, article.article_id)
+def new_cluster_id() -> str:
+    return secrets.token_hex(8)
 
 
-def build_cluster(cluster_id: str, members: Iterable[Article], edges: Iterable[MatchEdge]) -> Cluster:
-    ordered = sorted(members, key=lineage_order)
-    if not ordered:
-        raise ValueError("a cluster has at least one member")
-    rank = {article.article_id: position for position, article in enumerate(ordered)}
-    by_id = {article.article_id: article for article in ordered}
-    by_article: dict[str, list[MatchEdge]] = {article.article_id: [] for article in ordered}
-    for edge in edges:
-        if edge.query_id in rank and edge.matched_id in rank:
-            by_article[edge.query_id].append(edge)
-            by_article[edge.matched_id].append(edge)
-    lineage: list[LineageEdge] = []
-    for child in ordered[1:]:
-        earlier = [e for e in by_article[child.article_id] if rank[e.other(child.article_id)] < rank[child.article_id]]
-        if not earlier:
-            continue
-        credited = {
-            e.other(child.article_id): credits(child.text, by_id[e.other(child.article_id)].source) for e in earlier
-        }
-        best = max(
-            earlier,
-            key=lambda e: (
-                credited[e.other(child.article_id)] is not None,
-                e.evidence.score,
-                -rank[e.other(child.article_id)],
-            ),
-        )
-        parent_id = best.other(child.article_id)
-        evidence = best.evidence_from(child.article_id)
-        shared = f"{evidence.kind.value}, score {evidence.score:.2f}, {len(evidence.passages)} shared passage(s)"
-        if credited[parent_id] is not None:
-            reason = f"{child.article_id} credits {credited[parent_id]!r}, the outlet of earlier {parent_id} ({shared})"
-        elif by_id[parent_id].lineage_time == child.lineage_time:
-            # A tie in time is broken by ingest order; say so rather than claim it appeared earlier.
-            reason = (
-                f"{parent_id} has the same publication time as {child.article_id} but was ingested first, "
-                f"and shares most with it ({shared})"
-            )
-        else:
-            reason = f"{parent_id} appeared earlier and shares most with {child.article_id} ({shared})"
-        lineage.append(LineageEdge(parent_id, child.article_id, evidence, reason))
-    return Cluster(
-        cluster_id=cluster_id,
-        root_id=ordered[0].article_id,
-        members=tuple(ordered),
-        edges=tuple(lineage),
-        member_count=len(ordered),
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an ingested article landed: its story cluster and the statement clusters it joined."""
+
+    story_id: str
+    statement_ids: tuple[str, ...]
+
+
+def place(
+    view: Overlay,
+    article: Article,
+    matches: list[Match],
+    matched: Mapping[str, Article],
+    *,
+    max_statements: int,
+) -> Placement:
+    """Put a new article (already staged in ``view``) into its story and statement clusters."""
+    names = attributions(article.text)
+    near = [m for m in matches if m.kind is MatchKind.NEAR_DUPLICATE]
+    story = _join_story(view, article, near, matched, names) if near else None
+    if story is None:
+        story = _found(view, article, ClusterKind.STORY)
+    statements: list[str] = []
+    for match in [m for m in matches if m.kind is MatchKind.REUSED_PASSAGE][:max_statements]:
+        for passages in _statements(match.passages):
+            joined = _join_statement(view, article, match, passages, matched, names)
+            if joined not in statements:
+                statements.append(joined)
+    return Placement(story, tuple(statements))
+
+
+def _found(view: Overlay, article: Article, kind: ClusterKind, span: tuple[int, int] = (0, 0)) -> str:
+    cluster_id = new_cluster_id()
+    view.put_membership(Membership(cluster_id, article.article_id, kind, article.order, span=span))
+    view.put_summary(ClusterSummary(cluster_id, kind, article.article_id, article.order, 1))
+    return cluster_id
+
+
+def _best_parent(
+    article: Article, candidates: list[Match], matched: Mapping[str, Article], names: set[str]
+) -> tuple[Match | None, str | None]:
+    """Among earlier matched articles: one the article credits (the earliest such), else the
+    closest (scores equal to two decimals count as equal), ties to the earliest."""
+    earlier = [m for m in candidates if matched[m.article_id].order < article.order]
+    if not earlier:
+        return None, None
+    credit = {m.article_id: credited(names, matched[m.article_id].source) for m in earlier}
+    with_credit = [m for m in earlier if credit[m.article_id] is not None]
+    if with_credit:
+        best = min(with_credit, key=lambda m: matched[m.article_id].order)
+        return best, credit[best.article_id]
+    best = min(earlier, key=lambda m: (-round(m.score, 2), matched[m.article_id].order))
+    return best, None
+
+
+def _join_story(
+    view: Overlay, article: Article, near: list[Match], matched: Mapping[str, Article], names: set[str]
+) -> str | None:
+    """Join the story cluster of the best near-duplicate (its parent when it is earlier)."""
+    parent, credit = _best_parent(article, near, matched, names)
+    anchor = matched[(parent or max(near, key=lambda m: m.score)).article_id]
+    summary = view.summary(anchor.cluster_id)
+    if summary is None:
+        return None
+    membership = Membership(anchor.cluster_id, article.article_id, ClusterKind.STORY, article.order)
+    if parent is not None:
+        reason = _reason(article, anchor, parent, credit)
+        membership = replace(membership, parent_id=parent.article_id, evidence=parent, reason=reason)
+    view.put_membership(membership)
+    _grow(view, summary, article, {m.article_id: m for m in near})
+    return anchor.cluster_id
+
+
+def _grow(view: Overlay, summary: ClusterSummary, article: Article, direct: Mapping[str, Match]) -> None:
+    """One member more; an article earlier than the root becomes the root, and the old root,
+    when the article matched it directly, its child."""
+    if article.order >= summary.root_order:
+        view.put_summary(replace(summary, member_count=summary.member_count + 1))
+        return
+    view.put_summary(
+        replace(summary, member_count=summary.member_count + 1, root_id=article.article_id, root_order=article.order)
     )
+    old_root = direct.get(summary.root_id)
+    if old_root is None:
+        return
+    for membership in view.memberships_of(summary.root_id):
+        if membership.cluster_id == summary.cluster_id:
+            evidence = old_root.seen_from(article.article_id)
+            child = view.article(summary.root_id)
+            reason = _reason(child, article, evidence, None) if child else ""
+            view.put_membership(replace(membership, parent_id=article.article_id, evidence=evidence, reason=reason))
 
 
-def components(nodes: Iterable[str], edges: Iterable[MatchEdge]) -> list[set[str]]:
-    """Connected components of ``nodes`` under ``edges`` (edges to other nodes are ignored)."""
-    remaining = set(nodes)
-    neighbours: dict[str, set[str]] = {node: set() for node in remaining}
-    for edge in edges:
-        if edge.query_id in neighbours and edge.matched_id in neighbours:
-            neighbours[edge.query_id].add(edge.matched_id)
-            neighbours[edge.matched_id].add(edge.query_id)
-    result = []
-    while remaining:
-        start = remaining.pop()
-        component = {start}
-        frontier = [start]
-        while frontier:
-            for other in neighbours[frontier.pop()]:
-                if other in remaining:
-                    remaining.discard(other)
-                    component.add(other)
-                    frontier.append(other)
-        result.append(component)
-    return result
+def _statements(passages: tuple[SharedPassage, ...]) -> list[tuple[SharedPassage, ...]]:
+    """The passages of one match grouped into statements: runs close together on the other side."""
+    groups: list[list[SharedPassage]] = []
+    for passage in sorted(passages, key=lambda p: p.matched_start):
+        if groups and passage.matched_start - groups[-1][-1].matched_end <= STATEMENT_GAP_CHARS:
+            groups[-1].append(passage)
+        else:
+            groups.append([passage])
+    return [tuple(group) for group in groups]
+
+
+def _hull(spans: list[tuple[int, int]]) -> tuple[int, int]:
+    return min(s for s, _ in spans), max(e for _, e in spans)
+
+
+def _join_statement(
+    view: Overlay,
+    article: Article,
+    match: Match,
+    passages: tuple[SharedPassage, ...],
+    matched: Mapping[str, Article],
+    names: set[str],
+) -> str:
+    """Join the statement cluster the other article carries at these passages, or found one with it."""
+    other = matched[match.article_id]
+    own_span = _hull([(p.query_start, p.query_end) for p in passages])
+    other_span = _hull([(p.matched_start, p.matched_end) for p in passages])
+    evidence = replace(match, passages=passages)
+    carried = [m for m in view.memberships_of(other.article_id) if m.kind is ClusterKind.STATEMENT]
+    overlap = {m.cluster_id: min(m.span[1], other_span[1]) - max(m.span[0], other_span[0]) for m in carried}
+    home = max(carried, key=lambda m: overlap[m.cluster_id], default=None)
+    if home is None or overlap[home.cluster_id] <= 0:
+        cluster_id = new_cluster_id()
+        view.put_membership(
+            Membership(cluster_id, other.article_id, ClusterKind.STATEMENT, other.order, span=other_span)
+        )
+        summary = ClusterSummary(cluster_id, ClusterKind.STATEMENT, other.article_id, other.order, 1)
+    else:
+        cluster_id = home.cluster_id
+        if not (home.span[0] <= other_span[0] and other_span[1] <= home.span[1]):
+            view.put_membership(replace(home, span=_hull([home.span, other_span])))
+        found = view.summary(cluster_id)
+        assert found is not None, f"membership of {other.article_id} in a cluster with no summary"
+        summary = found
+    mine = next((m for m in view.memberships_of(article.article_id) if m.cluster_id == cluster_id), None)
+    if mine is None:
+        mine = Membership(cluster_id, article.article_id, ClusterKind.STATEMENT, article.order, span=own_span)
+        _grow(view, summary, article, {other.article_id: evidence})
+    else:  # a second passage of the same statement, or the statement again from another source
+        mine = replace(mine, span=_hull([mine.span, own_span]))
+        view.put_summary(summary)
+    if not mine.parent_id and other.order < article.order:
+        reason = _reason(article, other, evidence, credited(names, other.source))
+        mine = replace(mine, parent_id=other.article_id, evidence=evidence, reason=reason)
+    view.put_membership(mine)
+    if other.order > article.order:
+        # The other carrier appeared later and matched this article directly: it has a parent now.
+        theirs = next(m for m in view.memberships_of(other.article_id) if m.cluster_id == cluster_id)
+        if not theirs.parent_id:
+            flipped = evidence.seen_from(article.article_id)
+            reason = _reason(other, article, flipped, credited(attributions(other.text), article.source))
+            view.put_membership(replace(theirs, parent_id=article.article_id, evidence=flipped, reason=reason))
+    return cluster_id
+
+
+def _reason(child: Article, parent: Article, evidence: Match, credit: str | None) -> str:
+    shared = f"{evidence.kind.value}, score {evidence.score:.2f}, {len(evidence.passages)} shared passage(s)"
+    if credit is not None:
+        return f"{child.article_id} credits {credit!r}, the outlet of earlier {parent.article_id} ({shared})"
+    if parent.lineage_time == child.lineage_time:
+        # A tie in time is broken by ingest order; say so rather than claim it appeared earlier.
+        return (
+            f"{parent.article_id} has the same publication time as {child.article_id} but was ingested first, "
+            f"and shares most with it ({shared})"
+        )
+    return f"{parent.article_id} appeared earlier and shares most with {child.article_id} ({shared})"
+
+
+def remove(view: Overlay, article_id: str) -> None:
+    """Take a deleted article out of its clusters: its children lose their parent, a deleted root
+    hands the cluster to the next earliest member, an emptied cluster goes."""
+    for membership in view.memberships_of(article_id):
+        cluster_id = membership.cluster_id
+        view.remove_membership(cluster_id, article_id)
+        for child in view.children(cluster_id, article_id):
+            view.put_membership(
+                replace(child, parent_id="", evidence=None, reason=f"its parent {article_id} was deleted")
+            )
+        summary = view.summary(cluster_id)
+        if summary is None:
+            continue
+        if summary.member_count <= 1:
+            view.remove_cluster(cluster_id)
+            continue
+        summary = replace(summary, member_count=summary.member_count - 1)
+        if summary.root_id == article_id:
+            root = view.earliest(cluster_id)
+            if root is None:
+                view.remove_cluster(cluster_id)
+                continue
+            summary = replace(summary, root_id=root.article_id, root_order=root.order)
+        view.put_summary(summary)

@@ -21,13 +21,12 @@ from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.features import encode_features
-from wiretrace.core.lineage import components
 from wiretrace.core.matching import verify
-from wiretrace.core.model import Article, ArticleDraft, MatchEdge
+from wiretrace.core.model import Article, ArticleDraft, ClusterKind, ClusterSummary, MatchEdge, Membership
 from wiretrace.core.ports import ArticleRecord, ChangeSet
 
 SNAPSHOT_FORMAT = "wiretrace-snapshot"
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 Progress = Callable[[int], None]
 
@@ -39,8 +38,8 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
     """Problems found (empty when the index, edges and clusters agree with the stored articles).
 
     Checks: each article's stored signature and bucket keys are what its text gives now, and
-    its own buckets find it; every edge joins two stored articles; cluster labels are exactly
-    the connected components of the edges.
+    its own buckets find it; every edge joins two stored articles and its evidence still holds;
+    the clusters' memberships, sizes, roots and parent edges agree (:func:`_cluster_problems`).
     """
     problems: list[str] = []
     storage = engine.storage
@@ -64,7 +63,7 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
                 problems.append(f"{article.article_id}: stored bucket keys differ from its text's")
             if record.features and record.features != encode_features(expected.features):
                 problems.append(f"{article.article_id}: stored features differ from its text's")
-            if article.article_id not in storage.candidates(record.document_keys, record.passage_keys):
+            if not storage.buckets_hold(article.article_id, record.document_keys, record.passage_keys):
                 problems.append(f"{article.article_id}: not found in its own LSH buckets")
     known = set(ids)
     edges: list[MatchEdge] = []
@@ -76,16 +75,56 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
             if end not in known:
                 problems.append(f"edge {query_id} -> {matched_id}: {end} is not stored")
     problems.extend(_stale_evidence(engine, [e for e in unique.values() if {e.query_id, e.matched_id} <= known]))
-    for component in components(known, unique.values()):
-        component_labels = {labels[i] for i in component}
-        if len(component_labels) > 1:
-            problems.append(f"articles {sorted(component)[:5]} are connected but labelled {sorted(component_labels)}")
-    by_label: dict[str, set[str]] = {}
-    for article_id, label in labels.items():
-        by_label.setdefault(label, set()).add(article_id)
-    for label, members in by_label.items():
-        if len(components(members, unique.values())) > 1:
-            problems.append(f"cluster {label} holds articles that are not connected")
+    problems.extend(_cluster_problems(engine, ids, labels, batch_size))
+    return problems
+
+
+def _cluster_problems(engine: Wiretrace, ids: list[str], labels: dict[str, str], batch_size: int) -> list[str]:
+    """Every article in its story cluster; each cluster's size and root what its members say;
+    every parent an earlier member of the same cluster, with evidence that still holds."""
+    problems: list[str] = []
+    storage = engine.storage
+    cluster_ids: set[str] = set()
+    for chunk in _batches(iter(ids), batch_size):
+        memberships = storage.memberships_of(chunk)
+        cluster_ids.update(m.cluster_id for m in memberships)
+        stories = {m.article_id: m.cluster_id for m in memberships if m.kind is ClusterKind.STORY}
+        for article_id in chunk:
+            if stories.get(article_id) != labels[article_id]:
+                problems.append(f"{article_id}: not a member of its story cluster {labels[article_id]}")
+    summaries = storage.cluster_summaries(cluster_ids)
+    parent_edges: list[MatchEdge] = []
+    for cluster_id in sorted(cluster_ids):
+        summary = summaries.get(cluster_id)
+        if summary is None:
+            problems.append(f"cluster {cluster_id} has members but no summary")
+            continue
+        members: dict[str, Membership] = {}
+        after = None
+        while page := storage.cluster_page(cluster_id, after, batch_size):
+            members.update((m.article_id, m) for m in page)
+            after = page[-1].order
+        if len(members) != summary.member_count:
+            problems.append(f"cluster {cluster_id} counts {summary.member_count} members but holds {len(members)}")
+        earliest = min(members.values(), key=lambda m: m.order, default=None)
+        if earliest is not None and earliest.article_id != summary.root_id:
+            problems.append(
+                f"cluster {cluster_id}: root is {summary.root_id}, its earliest member {earliest.article_id}"
+            )
+        for member in members.values():
+            if member.article_id not in labels:
+                problems.append(f"cluster {cluster_id}: member {member.article_id} is not stored")
+            edge = member.edge()
+            if edge is None:
+                continue
+            parent = members.get(edge.parent_id)
+            if parent is None or not parent.order < member.order:
+                problems.append(
+                    f"cluster {cluster_id}: {member.article_id}'s parent {edge.parent_id} is not an earlier member"
+                )
+            elif member.article_id in labels and edge.parent_id in labels:
+                parent_edges.append(MatchEdge(member.article_id, edge.parent_id, edge.evidence))
+    problems.extend(_stale_evidence(engine, parent_edges))
     return problems
 
 
@@ -203,6 +242,7 @@ def export_snapshot(engine: Wiretrace, out: IO[str], batch_size: int = 500) -> i
     out.write(json.dumps(header) + "\n")
     count = 0
     seen_edges: set[tuple[str, str]] = set()
+    seen_clusters: set[str] = set()
     for batch in _batches(engine.storage.iter_articles(batch_size), batch_size):
         for article in batch:
             out.write(json.dumps({"type": "article", **_article_dict(article)}, ensure_ascii=False) + "\n")
@@ -219,7 +259,60 @@ def export_snapshot(engine: Wiretrace, out: IO[str], batch_size: int = 500) -> i
                 "evidence": match_to_dict(edge.evidence),
             }
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        memberships = engine.storage.memberships_of(a.article_id for a in batch)
+        for membership in memberships:
+            out.write(json.dumps({"type": "membership", **_membership_dict(membership)}, ensure_ascii=False) + "\n")
+        for summary in engine.storage.cluster_summaries({m.cluster_id for m in memberships}).values():
+            if summary.cluster_id in seen_clusters:
+                continue
+            seen_clusters.add(summary.cluster_id)
+            out.write(json.dumps({"type": "cluster", **_summary_dict(summary)}) + "\n")
     return count
+
+
+def _membership_dict(m: Membership) -> dict[str, Any]:
+    return {
+        "cluster_id": m.cluster_id,
+        "article_id": m.article_id,
+        "kind": m.kind.value,
+        "appeared_us": m.order[0],
+        "ingested_us": m.order[1],
+        "parent_id": m.parent_id,
+        "evidence": match_to_dict(m.evidence) if m.evidence is not None else None,
+        "reason": m.reason,
+        "span": list(m.span),
+    }
+
+
+def _membership_from(item: dict[str, Any]) -> Membership:
+    return Membership(
+        cluster_id=item["cluster_id"],
+        article_id=item["article_id"],
+        kind=ClusterKind(item["kind"]),
+        order=(int(item["appeared_us"]), int(item["ingested_us"]), item["article_id"]),
+        parent_id=item["parent_id"],
+        evidence=match_from_dict(item["evidence"]) if item["evidence"] else None,
+        reason=item["reason"],
+        span=(int(item["span"][0]), int(item["span"][1])),
+    )
+
+
+def _summary_dict(s: ClusterSummary) -> dict[str, Any]:
+    return {
+        "cluster_id": s.cluster_id,
+        "kind": s.kind.value,
+        "root_id": s.root_id,
+        "root_appeared_us": s.root_order[0],
+        "root_ingested_us": s.root_order[1],
+        "member_count": s.member_count,
+    }
+
+
+def _summary_from(item: dict[str, Any]) -> ClusterSummary:
+    root_order = (int(item["root_appeared_us"]), int(item["root_ingested_us"]), item["root_id"])
+    return ClusterSummary(
+        item["cluster_id"], ClusterKind(item["kind"]), item["root_id"], root_order, item["member_count"]
+    )
 
 
 def _article_dict(article: Article) -> dict[str, Any]:
@@ -239,24 +332,37 @@ def _article_dict(article: Article) -> dict[str, Any]:
 
 def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) -> int:
     """Restore a snapshot into an empty index: articles keep ids, times and clusters; edges
-    keep their evidence. Signatures and bucket keys are recomputed from the texts under the
-    engine's settings (so a snapshot also moves an index to new parameters, keeping old edges)."""
+    and lineage keep their evidence. Signatures and bucket keys are recomputed from the texts
+    under the engine's settings (so a snapshot also moves an index to new parameters, keeping
+    old edges). A version 1 snapshot (from before story and statement clusters) has its
+    articles re-ingested instead, in their order, so matches and lineage are derived anew."""
     if engine.storage.stats().articles:
         raise InvalidArgument("import needs an empty index")
     header = json.loads(lines.readline() or "{}")
-    if header.get("format") != SNAPSHOT_FORMAT or header.get("version") != SNAPSHOT_VERSION:
-        raise InvalidArgument(f"not a {SNAPSHOT_FORMAT} version {SNAPSHOT_VERSION} file")
+    if header.get("format") != SNAPSHOT_FORMAT or header.get("version") not in (1, SNAPSHOT_VERSION):
+        raise InvalidArgument(f"not a {SNAPSHOT_FORMAT} file of version 1 or {SNAPSHOT_VERSION}")
+    if header["version"] == 1:
+        items = (json.loads(line) for line in lines if line.strip())
+        drafts = (_draft(item) for item in items if item.get("type") == "article")
+        return reindex(drafts, engine, batch_size=batch_size).ingested
     count = 0
     changes = ChangeSet()
-    edges: list[MatchEdge] = []
+    tail = ChangeSet()  # edges and lineage after all articles, so that both ends exist
     for number, line in enumerate(lines, 2):
         if not line.strip():
             continue
         item = json.loads(line)
-        if item.get("type") == "edge":
-            edges.append(MatchEdge(item["query_id"], item["matched_id"], match_from_dict(item["evidence"])))
+        kind = item.get("type")
+        if kind == "edge":
+            tail.edges.append(MatchEdge(item["query_id"], item["matched_id"], match_from_dict(item["evidence"])))
             continue
-        if item.get("type") != "article":
+        if kind == "membership":
+            tail.memberships.append(_membership_from(item))
+            continue
+        if kind == "cluster":
+            tail.clusters.append(_summary_from(item))
+            continue
+        if kind != "article":
             raise InvalidArgument(f"line {number}: unknown type {item.get('type')!r}")
         article = Article(
             article_id=item["article_id"],
@@ -276,6 +382,18 @@ def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) ->
         if len(changes.records) >= batch_size:
             engine.restore(changes)
             changes = ChangeSet()
-    changes.edges = edges  # after all articles, so both ends exist
     engine.restore(changes)
+    engine.restore(tail)
     return count
+
+
+def _draft(item: dict[str, Any]) -> ArticleDraft:
+    return ArticleDraft(
+        article_id=item["article_id"],
+        text=item["text"],
+        title=item["title"],
+        source=item["source"],
+        url=item["url"],
+        publish_time=from_micros(item["publish_time_us"]),
+        language=item["language"],
+    )

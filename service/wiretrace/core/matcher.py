@@ -16,7 +16,7 @@ import numpy.typing as npt
 from wiretrace.core.analysis import Analysis, text_features
 from wiretrace.core.features import SentenceSets, TextFeatures, decode_sentence_sets
 from wiretrace.core.matching import may_align, verify
-from wiretrace.core.model import Match
+from wiretrace.core.model import Match, MatchKind
 from wiretrace.core.ports import ArticleRecord
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.staging import Overlay
@@ -33,6 +33,10 @@ def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt
     return best
 
 
+# Candidates read and screened together before verifying them in rank order.
+_CHUNK = 16
+
+
 class Matcher:
     def __init__(self, settings: IndexSettings, feature_cache_size: int = 4096) -> None:
         self.settings = settings
@@ -43,42 +47,80 @@ class Matcher:
     def match(
         self, view: Overlay, analysis: Analysis, exclude: set[str], source: str = ""
     ) -> tuple[list[Match], dict[str, ArticleRecord]]:
-        """Verified matches, best first, and the records of the matched articles."""
-        candidate_ids = view.candidates(analysis.document_keys, analysis.passage_keys) - exclude
-        if not candidate_ids:
+        """Verified matches, best first, and the records of the matched articles.
+
+        Candidates come ranked (most shared buckets first) and are verified in that order, a
+        chunk at a time, until ``max_near_duplicates`` near-duplicates are found: a copy of a
+        story with thousands of stored copies verifies a handful of them, as the second copy did.
+        """
+        limit = self.settings.max_candidates + len(exclude)
+        ranked = [i for i in view.candidates(analysis.document_keys, analysis.passage_keys, limit) if i not in exclude]
+        ranked = ranked[: self.settings.max_candidates]
+        if not ranked:
             return [], {}
-        records = view.records(candidate_ids)
-        if not self.settings.semantic:
-            # Sentences can also align by meaning in the semantic layer; there every candidate is verified.
-            records = self._plausible(analysis, records)
-            if not records:
-                return [], {}
-        candidates = {i: self._features_of(r) for i, r in records.items()}
-        # Boilerplate is wording that recurs verbatim, so the query's own sentences tell it: in
-        # many articles anywhere, or in several of the same outlet's (site furniture, bios).
-        own = {p.fingerprint for p in analysis.features.passages}
-        limit = self.settings.boilerplate_max_articles
-        boilerplate = {fp for fp, count in view.fingerprint_counts(own).items() if count >= limit}
-        if source:
-            outlet_limit = self.settings.outlet_boilerplate_articles
-            boilerplate |= {fp for fp, count in view.fingerprint_counts(own, source).items() if count >= outlet_limit}
-        best_cosine = _best_cosine(analysis.features, candidates.values())
-        matches = []
-        for article_id, features in candidates.items():
-            match = verify(
-                article_id,
-                analysis.features,
-                analysis.document_signature,
-                features,
-                records[article_id].document_signature,
-                self.settings,
-                boilerplate,
-                best_cosine,
-            )
-            if match is not None:
-                matches.append(match)
+        boilerplate: set[int] | None = None
+        if self.settings.semantic:
+            # Sentences also align by meaning, against the best counterpart among all candidates:
+            # every candidate is verified at once.
+            records = view.records(ranked)
+            boilerplate = self._boilerplate(view, analysis, source)
+            candidates = {i: self._features_of(r) for i, r in records.items()}
+            best_cosine = _best_cosine(analysis.features, candidates.values())
+            found = [self._verify(analysis, i, candidates[i], records[i], boilerplate, best_cosine) for i in candidates]
+            matches = [m for m in found if m is not None]
+        else:
+            matches, records = [], {}
+            near = 0
+            for start in range(0, len(ranked), _CHUNK):
+                chunk = ranked[start : start + _CHUNK]
+                plausible = self._plausible(analysis, view.records(chunk))
+                if plausible and boilerplate is None:
+                    boilerplate = self._boilerplate(view, analysis, source)
+                for article_id in (i for i in chunk if i in plausible):
+                    record = plausible[article_id]
+                    match = self._verify(
+                        analysis, article_id, self._features_of(record), record, boilerplate or set(), None
+                    )
+                    if match is not None:
+                        matches.append(match)
+                        records[article_id] = record
+                        near += match.kind is MatchKind.NEAR_DUPLICATE
+                if near >= self.settings.max_near_duplicates:
+                    break
         matches.sort(key=lambda m: (-m.score, m.article_id))
         return matches, {m.article_id: records[m.article_id] for m in matches}
+
+    def _boilerplate(self, view: Overlay, analysis: Analysis, source: str) -> set[int]:
+        """The query's sentences that are boilerplate: wording that recurs verbatim in many articles
+        anywhere, or in several of the same outlet's (site furniture, bios)."""
+        own = {p.fingerprint for p in analysis.features.passages}
+        limit = self.settings.boilerplate_max_articles
+        boilerplate = {fp for fp, count in view.fingerprint_counts(own, limit).items() if count >= limit}
+        if source:
+            outlet_limit = self.settings.outlet_boilerplate_articles
+            by_outlet = view.fingerprint_counts(own, outlet_limit, source)
+            boilerplate |= {fp for fp, count in by_outlet.items() if count >= outlet_limit}
+        return boilerplate
+
+    def _verify(
+        self,
+        analysis: Analysis,
+        article_id: str,
+        features: TextFeatures,
+        record: ArticleRecord,
+        boilerplate: set[int],
+        best_cosine: npt.NDArray[np.float32] | None,
+    ) -> Match | None:
+        return verify(
+            article_id,
+            analysis.features,
+            analysis.document_signature,
+            features,
+            record.document_signature,
+            self.settings,
+            boilerplate,
+            best_cosine,
+        )
 
     def remember(self, article_id: str, content_sha256: str, features: TextFeatures) -> None:
         """Keep a just-stored article's features: later articles are verified against it."""

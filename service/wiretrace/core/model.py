@@ -6,7 +6,7 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -54,6 +54,15 @@ class ArticleDraft:
         )
 
 
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def content_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -94,6 +103,11 @@ class Article:
     def lineage_time(self) -> datetime:
         """When the article appeared, for lineage: publication time, else ingest time."""
         return self.publish_time or self.create_time
+
+    @property
+    def order(self) -> OrderKey:
+        """Its place in lineage: earlier appearance first, then earlier ingest, then id."""
+        return (_micros(self.lineage_time), _micros(self.create_time), self.article_id)
 
     def same_content(self, draft: ArticleDraft, content_sha256: str) -> bool:
         return (
@@ -175,14 +189,63 @@ class LineageEdge:
     reason: str
 
 
+class ClusterKind(enum.Enum):
+    """What the members of a lineage cluster carry: one story, or one statement (a quote, a passage)."""
+
+    STORY = "story"
+    STATEMENT = "statement"
+
+
+# Where a member stands in its cluster's lineage: (time it appeared, ingest time, id), in microseconds.
+OrderKey = tuple[int, int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """An article in a lineage cluster, with its parent there (empty for a root) and the evidence.
+
+    A statement cluster also keeps where the statement stands in this article: ``span`` [start, end).
+    """
+
+    cluster_id: str
+    article_id: str
+    kind: ClusterKind
+    order: OrderKey
+    parent_id: str = ""
+    evidence: Match | None = None
+    reason: str = ""
+    span: tuple[int, int] = (0, 0)
+
+    def edge(self) -> LineageEdge | None:
+        if not self.parent_id or self.evidence is None:
+            return None
+        return LineageEdge(self.parent_id, self.article_id, self.evidence, self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSummary:
+    """What is kept up to date per ingest: root and size, never a member list."""
+
+    cluster_id: str
+    kind: ClusterKind
+    root_id: str
+    root_order: OrderKey
+    member_count: int
+
+
 @dataclass(frozen=True, slots=True)
 class Cluster:
+    """A cluster with one page of its members (earliest first) and their parent edges."""
+
     cluster_id: str
     root_id: str
     members: tuple[Article, ...]
     edges: tuple[LineageEdge, ...]
-    # All members, also when ``members`` lists only some.
     member_count: int = 0
+    kind: ClusterKind = ClusterKind.STORY
+    next_page_token: str = ""
+    # Texts of the members and of their parents, for the edges' passages.
+    texts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +253,12 @@ class IngestResult:
     article: Article
     outcome: IngestOutcome
     matches: tuple[Match, ...]
+    # The story cluster: its summary, the article and its parent, and the article's own parent edge.
     cluster: Cluster
     # Texts of the matched articles, for the passages' text on the other side.
     matched_texts: Mapping[str, str] = field(default_factory=dict)
+    # The statement clusters the article carries, summarised the same way.
+    statements: tuple[Cluster, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

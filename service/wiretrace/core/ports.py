@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace.core.identity import IndexIdentity
-from wiretrace.core.model import Article, MatchEdge, StorageStats
+from wiretrace.core.model import Article, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
 
 if TYPE_CHECKING:
     from wiretrace.core.analysis import Analysis
@@ -52,16 +52,30 @@ class ArticleRecord:
 
 @dataclass(slots=True)
 class ChangeSet:
-    """One atomic write: deletions first, then new articles, edges and cluster labels."""
+    """One atomic write, applied in this order: deleted articles (with their buckets, fingerprints
+    and edges), removed memberships and clusters, new articles, edges, then memberships and
+    cluster summaries written (inserted or replaced)."""
 
     deletes: list[str] = field(default_factory=list)
     records: list[ArticleRecord] = field(default_factory=list)
+    # The best matches of new articles (query side = the new article).
     edges: list[MatchEdge] = field(default_factory=list)
-    # article_id -> cluster_id, for stored and new articles.
-    cluster_labels: dict[str, str] = field(default_factory=dict)
+    memberships: list[Membership] = field(default_factory=list)
+    # (cluster_id, article_id)
+    removed_memberships: list[tuple[str, str]] = field(default_factory=list)
+    clusters: list[ClusterSummary] = field(default_factory=list)
+    removed_clusters: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.deletes or self.records or self.edges or self.cluster_labels)
+        return bool(
+            self.deletes
+            or self.records
+            or self.edges
+            or self.memberships
+            or self.removed_memberships
+            or self.clusters
+            or self.removed_clusters
+        )
 
 
 @runtime_checkable
@@ -113,24 +127,49 @@ class Storage(Protocol):
         """Articles with their signatures and bucket keys."""
         ...
 
-    def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
-        """Ids of articles sharing a document bucket or any passage bucket with the keys."""
+    def candidates(
+        self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
+    ) -> list[str]:
+        """Ids of articles sharing a document or passage bucket with the keys: the ``limit`` that
+        share the most buckets, ties to the earlier ingested (a story with thousands of stored
+        copies yields a bounded handful, the earliest first)."""
         ...
 
-    def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
-        """How many stored articles (of ``source`` only, if given) contain each exact-wording fingerprint."""
+    def buckets_hold(
+        self, article_id: str, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
+    ) -> bool:
+        """Whether any of the buckets of these keys holds the article (for ``check``)."""
+        ...
+
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
+        """How many stored articles (of ``source`` only, if given) contain each exact-wording
+        fingerprint, counted up to ``cap`` (a count of ``cap`` means "at least")."""
         ...
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
-        """Every stored edge touching any of the articles (each edge once)."""
+        """Every stored edge touching any of the articles (each edge once; for batch jobs)."""
         ...
 
-    def cluster_members(self, cluster_id: str) -> list[str]:
-        """Ids of the articles labelled with the cluster."""
+    def matches_of(self, article_id: str) -> list[MatchEdge]:
+        """The article's own stored best matches (it is the query side)."""
         ...
 
-    def list_clusters(self, after_cluster_id: str, limit: int) -> list[str]:
-        """Ids of clusters with two or more members, in id order, after the given id."""
+    def memberships_of(self, article_ids: Iterable[str]) -> list[Membership]:
+        """Every cluster membership of the articles."""
+        ...
+
+    def cluster_summaries(self, cluster_ids: Iterable[str]) -> dict[str, ClusterSummary]: ...
+
+    def cluster_page(self, cluster_id: str, after: OrderKey | None, limit: int) -> list[Membership]:
+        """Members in lineage order (:attr:`Membership.order`), after ``after``."""
+        ...
+
+    def children(self, cluster_id: str, parent_id: str) -> list[Membership]:
+        """Members whose parent in the cluster is ``parent_id``."""
+        ...
+
+    def list_clusters(self, after_cluster_id: str, limit: int) -> list[ClusterSummary]:
+        """Clusters with two or more members, in id order, after the given id."""
         ...
 
     def stats(self) -> StorageStats: ...

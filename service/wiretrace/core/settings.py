@@ -37,6 +37,15 @@ class IndexSettings:
     # ... or is in this many earlier articles of the same outlet (site furniture, author bios).
     outlet_boilerplate_articles: int = 3
     max_text_chars: int = 1_000_000
+    # LSH candidates verified per query at most: those sharing the most buckets, earliest first. A
+    # story with thousands of stored copies then costs a bounded handful of verifications.
+    max_candidates: int = 64
+    # ... and verification stops once this many near-duplicates are found among them.
+    max_near_duplicates: int = 8
+    # Matches kept per article as stored evidence (FindMatches verifies on demand beyond them).
+    max_stored_matches: int = 20
+    # Reused-passage matches of one article that place it in statement clusters, best first.
+    max_statements: int = 10
     # Work limit of sentence-pair comparison, per query and candidate (and per candidate screen):
     # at most this many sentence pairs sharing a word are examined, and this many word checks
     # done on them (or, semantic layer, sentence cosines computed). Bounds the time and memory of
@@ -91,6 +100,9 @@ class IndexSettings:
             )
         if self.max_pair_work < 1:
             raise ValueError(f"max_pair_work must be positive, got {self.max_pair_work}")
+        for name in ("max_candidates", "max_near_duplicates", "max_stored_matches", "max_statements"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_text_chars < 1:
             raise ValueError(f"max_text_chars must be positive, got {self.max_text_chars}")
         if self.passage_num_perm < 0:

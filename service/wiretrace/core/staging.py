@@ -1,20 +1,20 @@
 """Staging: the store as a batch of writes sees it, pending changes laid over committed ones.
 
 The engine computes a whole batch against an :class:`Overlay`, so articles of one
-batch match each other, then writes ``Overlay.changes`` with one ``Storage.apply``.
+batch match each other and join each other's clusters, then writes
+:attr:`Overlay.changes` with one ``Storage.apply``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.core.model import Article, MatchEdge
+from wiretrace.core.model import Article, ClusterSummary, MatchEdge, Membership
 from wiretrace.core.ports import ArticleRecord, ChangeSet, Storage
 
 
@@ -52,10 +52,9 @@ class Overlay:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self.changes = ChangeSet()
+        self._deletes: list[str] = []
         self._records: dict[str, ArticleRecord] = {}
         self._deleted: set[str] = set()
-        self._labels: dict[str, str] = {}
         # The batch's own bucket entries; owners are numbers into ``_pending_ids``.
         self._pending_ids: list[str] = []
         self._pending_numbers: dict[str, int] = {}
@@ -63,53 +62,59 @@ class Overlay:
         self._fingerprints: defaultdict[int, int] = defaultdict(int)
         self._source_fingerprints: defaultdict[str, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
         self._edges: list[MatchEdge] = []
+        self._memberships: dict[tuple[str, str], Membership] = {}
+        self._removed_memberships: set[tuple[str, str]] = set()
+        self._summaries: dict[str, ClusterSummary] = {}
+        self._removed_clusters: set[str] = set()
 
-    def _stored_ids(self, ids: Iterable[str]) -> list[str]:
-        return [i for i in ids if i not in self._records and i not in self._deleted]
+    @property
+    def changes(self) -> ChangeSet:
+        return ChangeSet(
+            deletes=list(self._deletes),
+            records=list(self._records.values()),
+            edges=list(self._edges),
+            memberships=list(self._memberships.values()),
+            removed_memberships=sorted(self._removed_memberships - self._memberships.keys()),
+            clusters=list(self._summaries.values()),
+            removed_clusters=sorted(self._removed_clusters),
+        )
+
+    # -- articles and matching -----------------------------------------------------------------------
 
     def records(self, ids: Iterable[str]) -> dict[str, ArticleRecord]:
         wanted = list(ids)
         found = {i: self._records[i] for i in wanted if i in self._records}
-        found.update(self.storage.get_records(self._stored_ids(wanted)))
-        return {i: self._relabelled(r) for i, r in found.items()}
-
-    def _relabelled(self, record: ArticleRecord) -> ArticleRecord:
-        label = self._labels.get(record.article.article_id)
-        if label is None or label == record.article.cluster_id:
-            return record
-        return replace(record, article=replace(record.article, cluster_id=label))
+        found.update(self.storage.get_records(i for i in wanted if i not in self._records and i not in self._deleted))
+        return found
 
     def article(self, article_id: str) -> Article | None:
         record = self.records([article_id]).get(article_id)
         return record.article if record else None
 
-    def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
-        found = self.storage.candidates(document_keys, passage_keys) - self._deleted
-        if self._pending_numbers:
+    def candidates(
+        self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
+    ) -> list[str]:
+        """The store's best candidates, then the batch's own, ``limit`` at most."""
+        found = [i for i in self.storage.candidates(document_keys, passage_keys, limit) if i not in self._deleted]
+        if self._pending_numbers and len(found) < limit:
             numbers = self._buckets.lookup(document_keys) | self._buckets.lookup(passage_keys)
             live = set(self._pending_numbers.values())
-            found.update(self._pending_ids[n] for n in numbers if n in live)
-        return found - self._deleted
+            found += [self._pending_ids[n] for n in sorted(numbers) if n in live]
+        return list(dict.fromkeys(found))[:limit]
 
-    def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
-        counts = self.storage.fingerprint_counts(fingerprints, source)
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
+        counts = self.storage.fingerprint_counts(fingerprints, cap, source)
         pending: Mapping[int, int] = (
             self._fingerprints if source is None else self._source_fingerprints.get(source) or {}
         )
         return {fp: count + pending.get(fp, 0) for fp, count in counts.items()}
 
-    def edges_of(self, ids: Iterable[str]) -> list[MatchEdge]:
-        wanted = set(ids)
-        edges = [e for e in self.storage.edges_of(wanted) if not {e.query_id, e.matched_id} & self._deleted]
-        edges += [e for e in self._edges if e.query_id in wanted or e.matched_id in wanted]
-        return edges
-
-    def cluster_members(self, cluster_id: str) -> set[str]:
-        members = {i for i in self.storage.cluster_members(cluster_id) if i not in self._deleted}
-        members |= {i for i, r in self._records.items() if r.article.cluster_id == cluster_id}
-        members -= {i for i, label in self._labels.items() if label != cluster_id}
-        members |= {i for i, label in self._labels.items() if label == cluster_id and i not in self._deleted}
-        return members
+    def matches_of(self, article_id: str) -> list[MatchEdge]:
+        if article_id in self._records:
+            return [e for e in self._edges if e.query_id == article_id]
+        if article_id in self._deleted:
+            return []
+        return [e for e in self.storage.matches_of(article_id) if e.matched_id not in self._deleted]
 
     def add(self, record: ArticleRecord, edges: list[MatchEdge]) -> None:
         article_id = record.article.article_id
@@ -124,28 +129,78 @@ class Overlay:
             self._fingerprints[fingerprint] += 1
             self._source_fingerprints[record.article.source][fingerprint] += 1
         self._edges.extend(edges)
-        self.changes.records.append(record)
-        self.changes.edges.extend(edges)
-
-    def label(self, article_ids: Iterable[str], cluster_id: str) -> None:
-        for article_id in article_ids:
-            self._labels[article_id] = cluster_id
-            self.changes.cluster_labels[article_id] = cluster_id
 
     def delete(self, article_id: str) -> None:
+        """The article and every edge to it (memberships are the lineage's to remove)."""
         # Pending edges to the article go whether it is pending or stored: an edge staged earlier
         # in the batch to a stored article that is now replaced would otherwise outlive it.
-        self.changes.edges = [e for e in self.changes.edges if article_id not in (e.query_id, e.matched_id)]
         self._edges = [e for e in self._edges if article_id not in (e.query_id, e.matched_id)]
         pending = self._records.pop(article_id, None)
         if pending is not None:
             del self._pending_numbers[article_id]
-            self.changes.records.remove(pending)
             for fingerprint in set(pending.passage_fingerprints):
                 self._fingerprints[fingerprint] -= 1
                 self._source_fingerprints[pending.article.source][fingerprint] -= 1
         else:
-            self.changes.deletes.append(article_id)
+            self._deletes.append(article_id)
         self._deleted.add(article_id)
-        self._labels.pop(article_id, None)
-        self.changes.cluster_labels.pop(article_id, None)
+
+    # -- clusters ------------------------------------------------------------------------------------
+
+    def memberships_of(self, article_id: str) -> list[Membership]:
+        stored = [] if article_id in self._records else self.storage.memberships_of([article_id])
+        found = {(m.cluster_id, m.article_id): m for m in stored}
+        found.update({key: m for key, m in self._memberships.items() if key[1] == article_id})
+        return [m for key, m in found.items() if key not in self._removed_memberships or key in self._memberships]
+
+    def summary(self, cluster_id: str) -> ClusterSummary | None:
+        if cluster_id in self._summaries:
+            return self._summaries[cluster_id]
+        if cluster_id in self._removed_clusters:
+            return None
+        return self.storage.cluster_summaries([cluster_id]).get(cluster_id)
+
+    def children(self, cluster_id: str, parent_id: str) -> list[Membership]:
+        found = {m.article_id: m for m in self.storage.children(cluster_id, parent_id)}
+        for (cluster, article_id), membership in self._memberships.items():
+            if cluster == cluster_id:
+                found[article_id] = membership
+        return [m for m in found.values() if m.parent_id == parent_id and self._live((cluster_id, m.article_id))]
+
+    def earliest(self, cluster_id: str) -> Membership | None:
+        """The cluster's earliest member as the batch leaves it (the root after a delete)."""
+        best: Membership | None = None
+        after = None
+        while True:  # skip members the batch removed; they are few
+            page = self.storage.cluster_page(cluster_id, after, 16)
+            live = [self._memberships.get((cluster_id, m.article_id), m) for m in page]
+            live = [m for m in live if self._live((cluster_id, m.article_id))]
+            if live or len(page) < 16:
+                best = min(live, key=lambda m: m.order, default=None)
+                break
+            after = page[-1].order
+        for (cluster, _), membership in self._memberships.items():
+            if cluster == cluster_id and (best is None or membership.order < best.order):
+                best = membership
+        return best
+
+    def _live(self, key: tuple[str, str]) -> bool:
+        return key in self._memberships or key not in self._removed_memberships
+
+    def put_membership(self, membership: Membership) -> None:
+        key = (membership.cluster_id, membership.article_id)
+        self._memberships[key] = membership
+        self._removed_memberships.discard(key)
+
+    def remove_membership(self, cluster_id: str, article_id: str) -> None:
+        key = (cluster_id, article_id)
+        self._memberships.pop(key, None)
+        self._removed_memberships.add(key)
+
+    def put_summary(self, summary: ClusterSummary) -> None:
+        self._summaries[summary.cluster_id] = summary
+        self._removed_clusters.discard(summary.cluster_id)
+
+    def remove_cluster(self, cluster_id: str) -> None:
+        self._summaries.pop(cluster_id, None)
+        self._removed_clusters.add(cluster_id)

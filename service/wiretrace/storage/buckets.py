@@ -127,17 +127,18 @@ class CompactBuckets:
     def remove(self, owner: int) -> None:
         self._removed.add(owner)
 
-    def lookup(self, keys: Keys, into: set[int]) -> None:
-        """Add the owners of any of ``keys`` to ``into``."""
+    def hits(self, keys: Keys) -> tuple[Owners, npt.NDArray[np.int64]]:
+        """Owners of any of ``keys`` (ascending) and how many of the keys' buckets each is in."""
         wanted = np.unique(keys.ravel().astype(_KEY))
         if wanted.size == 0:
-            return
+            return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
         parts = [self._pending.lookup(wanted)] + [run.lookup(wanted) for run in self._runs]
-        found = np.unique(np.concatenate(parts)).tolist()
+        owners, counts = np.unique(np.concatenate(parts), return_counts=True)
         if self._removed:
-            into.update(owner for owner in found if owner not in self._removed)
-        else:
-            into.update(found)
+            dead = np.fromiter(self._removed, dtype=np.uint32, count=len(self._removed))
+            live = ~np.isin(owners, dead)
+            owners, counts = owners[live], counts[live]
+        return owners, counts.astype(np.int64)
 
     @property
     def entries(self) -> int:

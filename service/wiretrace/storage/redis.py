@@ -4,28 +4,40 @@ Key layout (``P`` is the prefix, default ``wiretrace``); keys are spread over ha
 slots, and only bucket keys of one shard (same hash tag, same slot) are touched by one
 command, so the same code runs on a single node and on Redis Cluster:
 
-===========================  ==========  ===============================================
-``P:meta``                   hash        ``identity``: index parameters (JSON)
-``P:seq``                    string      last ingest sequence number
-``P:a:<article_id>``         hash        article fields, signature, bucket keys
-``P:order``                  sorted set  article ids scored by ingest sequence
-``P:bd:{P:s<n>}:<key>``      set         document LSH bucket: article ids (shard n = key mod 1024)
-``P:bp:{P:s<n>}:<key>``      set         passage LSH bucket
-``P:fp:<fingerprint>``       set         articles containing that exact passage wording
-``P:fps:<outlet>:<fp>``      set         the same, for one outlet (``source``)
-``P:e:<article_id>``         hash        other article id -> edge (JSON), on both ends
-``P:c:<cluster_id>``         set         cluster members
-``P:clusters``               sorted set  clusters with 2+ members (lexicographic)
-``P:n:passages``/``P:n:edges``  string   counters for stats
-``P:lock``                   string      write lock shared by replicas
-``P:journal``                string      the batch being written (JSON), until it is complete
-===========================  ==========  ===============================================
+======================================  ==========  ========================================================
+``P:meta``                              hash        ``identity``, ``parameters`` (JSON)
+``P:seq``                               string      last ingest sequence number
+``P:a:<article_id>``                    hash        article fields (``cluster_id``: its story), signature,
+                                                    bucket keys
+``P:order``                             sorted set  article ids scored by ingest sequence
+``P:bd:{P:s<n>}:<key>``                 set         document LSH bucket: article ids (shard n = key mod 1024)
+``P:bp:{P:s<n>}:<key>``                 set         passage LSH bucket
+``P:fp:<fingerprint>``                  set         articles containing that exact passage wording
+``P:fps:<outlet>:<fp>``                 set         the same, for one outlet (``source``)
+``P:e:<article_id>``                    hash        the article's own best matches: matched id -> evidence
+                                                    (JSON, the article as query side)
+``P:er:<article_id>``                   set         ids of the articles whose matches hold this one
+``P:m:<article_id>``                    hash        cluster id -> the article's membership there (JSON)
+``P:mo:<cluster_id>``                   sorted set  members in lineage order: all scores 0, members
+                                                    ``<appeared>:<ingested>:<article_id>`` with both times
+                                                    + 2**63 as 20 digits, so ZRANGEBYLEX pages exactly
+``P:mp:<len>:<cluster_id>:<parent>``    set         members whose parent in the cluster is ``parent``
+                                                    (``len``: length of the cluster id)
+``P:k:<cluster_id>``                    hash        cluster summary: kind, root, root order, member count
+``P:clusters``                          sorted set  clusters with 2+ members (score 0, lexicographic)
+``P:n:passages``/``P:n:edges``          string      counters for stats
+``P:lock``                              string      write lock shared by replicas
+``P:journal``                           string      the batch being written (JSON), until it is complete
+======================================  ==========  ========================================================
 
 Writes are pipelined and not transactional. Their order keeps readers safe: an
 article's hash exists before its buckets point at it, and its buckets go before its
-hash on delete. Each batch is journalled (``P:journal``) before it is written, so a
+hash on delete; a membership's order and parent entries are written before it, and
+removed before it is. Each batch is journalled (``P:journal``) before it is written, so a
 writer killed between pipelines leaves a journal that the next writer, or the next
 start, writes again whole before anything else (``apply`` is atomic once recovered).
+Every part of a write is idempotent for that: the batch's articles are first removed
+whole, and membership and summary writes are upserts that read the stored state first.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ import functools
 import hashlib
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import asdict
@@ -49,7 +62,7 @@ import redis.exceptions
 from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
 from wiretrace.core.errors import IndexMismatch, StorageUnavailable
 from wiretrace.core.identity import IndexIdentity
-from wiretrace.core.model import Article, MatchEdge, StorageStats
+from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
 from wiretrace.core.ports import ArticleRecord, ChangeSet
 
 P = ParamSpec("P")
@@ -58,7 +71,7 @@ R = TypeVar("R")
 _LEASE_SECONDS = 6.0
 _LOCK_WAIT_SECONDS = 60
 # Bucket keys are spread over this many hash-tagged shards; one shard's buckets share a slot,
-# so a batch writes them with one script call and a query reads them with one SUNION.
+# so a batch writes them with one script call and a query reads them with one script call.
 _SHARDS = 1024
 _BUCKET_SCRIPT = """
 local prefix, command = KEYS[1], ARGV[1]
@@ -71,6 +84,33 @@ for member, keys in string.gmatch(ARGV[2], "([^\\n]+)\\n([^\\n]*)\\n") do
 end
 return count
 """
+# One shard's document (KEYS[1] prefix, ARGV[1] keys) and passage buckets (KEYS[2], ARGV[2]):
+# each article they hold and in how many of them, as a flat list "id, count, id, count, ...".
+_COUNT_SCRIPT = """
+local counts, seen = {}, {}
+for i = 1, 2 do
+    for key in string.gmatch(ARGV[i], "%S+") do
+        for _, member in ipairs(redis.call("SMEMBERS", KEYS[i] .. key)) do
+            local count = counts[member]
+            if count == nil then
+                seen[#seen + 1] = member
+                counts[member] = 1
+            else
+                counts[member] = count + 1
+            end
+        end
+    end
+end
+local found = {}
+for _, member in ipairs(seen) do
+    found[#found + 1] = member
+    found[#found + 1] = counts[member]
+end
+return found
+"""
+# Lineage order members: (appeared, ingested) + 2**63 as 20 digits each, then the article id.
+_ORDER_OFFSET = 1 << 63
+_ORDER_ID_AT = 42
 
 
 def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
@@ -86,6 +126,12 @@ def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
             raise StorageUnavailable(f"redis cluster is down: {error}") from error
 
     return wrapper
+
+
+def _queue_script(pipe: Any, script: str, keys: list[str], args: list[str]) -> None:
+    """EVAL in a pipeline of either kind (a cluster pipeline's own ``eval`` is something else);
+    redis-py sends it to the node of the keys' slot."""
+    pipe.execute_command("EVAL", script, len(keys), *keys, *args)
 
 
 def _text(value: bytes | None) -> str:
@@ -122,6 +168,79 @@ def _journal_value(value: str | int | bytes) -> str:
 
 def _journal_bytes(value: str) -> bytes:
     return base64.b64decode(value)
+
+
+def _membership_dict(m: Membership) -> dict[str, Any]:
+    """A membership but its cluster and article ids (the key and field it is stored under)."""
+    return {
+        "kind": m.kind.value,
+        "appeared_us": m.order[0],
+        "ingested_us": m.order[1],
+        "parent_id": m.parent_id,
+        "evidence": match_to_dict(m.evidence) if m.evidence is not None else None,
+        "reason": m.reason,
+        "span": list(m.span),
+    }
+
+
+def _membership_from(cluster_id: str, article_id: str, data: Mapping[str, Any]) -> Membership:
+    return Membership(
+        cluster_id=cluster_id,
+        article_id=article_id,
+        kind=ClusterKind(data["kind"]),
+        order=(int(data["appeared_us"]), int(data["ingested_us"]), article_id),
+        parent_id=str(data["parent_id"]),
+        evidence=match_from_dict(data["evidence"]) if data["evidence"] else None,
+        reason=str(data["reason"]),
+        span=(int(data["span"][0]), int(data["span"][1])),
+    )
+
+
+def _summary_fields(c: ClusterSummary) -> dict[str, str | int]:
+    return {
+        "kind": c.kind.value,
+        "root_id": c.root_id,
+        "root_appeared_us": c.root_order[0],
+        "root_ingested_us": c.root_order[1],
+        "member_count": c.member_count,
+    }
+
+
+def _summary_from(cluster_id: str, fields: Mapping[str, Any]) -> ClusterSummary:
+    """From the stored hash (bytes keys and values) or the journal (str keys and values)."""
+    value = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
+             for k, v in fields.items()}  # fmt: skip
+    root_id = str(value["root_id"])
+    return ClusterSummary(
+        cluster_id=cluster_id,
+        kind=ClusterKind(value["kind"]),
+        root_id=root_id,
+        root_order=(int(value["root_appeared_us"]), int(value["root_ingested_us"]), root_id),
+        member_count=int(value["member_count"]),
+    )
+
+
+def _order_member(order: OrderKey) -> str:
+    """A member of ``P:mo:<cluster>``: byte order of these strings is the order of the keys."""
+    appeared, ingested, article_id = order
+    return f"{appeared + _ORDER_OFFSET:020d}:{ingested + _ORDER_OFFSET:020d}:{article_id}"
+
+
+def _after_bound(after: OrderKey | None) -> str | None:
+    """The ZRANGEBYLEX minimum for members strictly after ``after`` (None: nothing can be)."""
+    if after is None:
+        return "-"
+    appeared, ingested, _ = after
+    low, high = -_ORDER_OFFSET, _ORDER_OFFSET - 1
+    if appeared < low:
+        return "-"
+    if appeared > high:
+        return None
+    if ingested < low:  # every member with this appearance time
+        return f"[{appeared + _ORDER_OFFSET:020d}:"
+    if ingested > high:  # ";" follows ":": past every member with this appearance time
+        return f"({appeared + _ORDER_OFFSET:020d};"
+    return "(" + _order_member(after)
 
 
 class RedisStorage:
@@ -164,8 +283,9 @@ class RedisStorage:
         client.hsetnx(self._key("meta"), "identity", wanted)
         stored = _text(client.hget(self._key("meta"), "identity"))
         if stored != wanted:
+            previous = IndexIdentity(**{"lineage": "connected components (before 2026-12)", **json.loads(stored)})
             raise IndexMismatch(
-                f"redis prefix {self.prefix!r} was indexed with {IndexIdentity(**json.loads(stored)).describe()}, "
+                f"redis prefix {self.prefix!r} was indexed with {previous.describe()}, "
                 f"but this process uses {identity.describe()}; use another --redis-prefix or those parameters"
             )
         client.hsetnx(self._key("meta"), "parameters", json.dumps(dict(parameters), sort_keys=True))
@@ -189,6 +309,10 @@ class RedisStorage:
     def _article_key(self, article_id: str) -> str:
         return self._key("a", article_id)
 
+    def _children_key(self, cluster_id: str, parent_id: str) -> str:
+        # The length keeps (cluster, parent) pairs apart whatever ":" the ids contain.
+        return self._key("mp", str(len(cluster_id)), cluster_id, parent_id)
+
     def _shard_prefix(self, kind: str, shard: int) -> str:
         return f"{self.prefix}:{kind}:{{{self.prefix}:s{shard}}}:"
 
@@ -199,30 +323,29 @@ class RedisStorage:
             groups.setdefault(key % _SHARDS, []).append(format(key, "x"))
         return groups
 
-    def _bucket_names(self, kind: str, keys: npt.NDArray[np.uint64]) -> list[list[str]]:
+    def _bucket_names(self, kind: str, keys: npt.NDArray[np.uint64]) -> list[str]:
         return [
-            [self._shard_prefix(kind, shard) + key for key in hex_keys]
+            self._shard_prefix(kind, shard) + key
             for shard, hex_keys in self._bucket_groups(kind, keys).items()
+            for key in hex_keys
         ]
 
     def _write_buckets(self, client: Any, command: str, entries: list[tuple[str, str, npt.NDArray[np.uint64]]]) -> None:
         """SADD/SREM article ids to/from their buckets with one script call per shard.
 
         A script gets the shard's key prefix and a compact text of "article\nkey key ...\n"
-        lines, so a batch of articles costs a few thousand arguments, not a million.
+        lines, so a batch of articles costs a few thousand arguments, not a million. The calls
+        are pipelined (on a cluster, one round trip per node).
         """
         payloads: dict[tuple[str, int], list[str]] = {}
         for article_id, kind, keys in entries:
             for shard, hex_keys in self._bucket_groups(kind, keys).items():
                 payloads.setdefault((kind, shard), []).append(f"{article_id}\n{' '.join(hex_keys)}\n")
-        calls = [(self._shard_prefix(kind, shard), "".join(lines)) for (kind, shard), lines in payloads.items()]
-        if self._cluster:  # each call goes to the node of its shard's slot
-            for prefix, payload in calls:
-                client.eval(_BUCKET_SCRIPT, 1, prefix, command, payload)
+        if not payloads:
             return
         pipe = client.pipeline(transaction=False)
-        for prefix, payload in calls:
-            pipe.eval(_BUCKET_SCRIPT, 1, prefix, command, payload)
+        for (kind, shard), lines in payloads.items():
+            _queue_script(pipe, _BUCKET_SCRIPT, [self._shard_prefix(kind, shard)], [command, "".join(lines)])
         pipe.execute()
 
     @contextmanager
@@ -264,7 +387,7 @@ class RedisStorage:
         """Writes are several pipelines, so a batch is journalled first: a writer that dies half
         way leaves the journal, and the next writer (or the next start) writes the batch again
         before anything else. Re-writing is idempotent: the batch's articles are first removed
-        whole, whatever part of them was written."""
+        whole, whatever part of them was written, and lineage writes are upserts."""
         if not changes:
             return
         client = self._redis()
@@ -280,58 +403,66 @@ class RedisStorage:
             client.delete(self._key("journal"))
 
     def _write(self, client: Any, changes: ChangeSet, *, replay: bool) -> None:
+        """In the port's order: deleted articles, removed memberships and clusters, new articles,
+        edges, then memberships and cluster summaries."""
         replayed = [r.article.article_id for r in changes.records] if replay else []
         for article_id in [*changes.deletes, *replayed]:
             self._delete(client, article_id)
+        if changes.removed_memberships or changes.removed_clusters:
+            self._remove_lineage(client, changes.removed_memberships, changes.removed_clusters)
         if changes.records:
-            last = int(client.incrby(self._key("seq"), len(changes.records)))
-            first = last - len(changes.records) + 1
-            pipe = client.pipeline(transaction=False)
-            for seq, record in enumerate(changes.records, first):
-                self._write_article(pipe, record, seq)
-            pipe.execute()
-            # Buckets last: they only point at stored articles.
-            entries = []
-            for record in changes.records:
-                entries.append((record.article.article_id, "bd", record.document_keys))
-                entries.append((record.article.article_id, "bp", record.passage_keys))
-            self._write_buckets(client, "SADD", entries)
+            self._write_records(client, changes.records)
         if changes.edges:
-            pipe = client.pipeline(transaction=False)
-            for edge in changes.edges:
-                payload = json.dumps(
-                    {"query_id": edge.query_id, "matched_id": edge.matched_id, "evidence": match_to_dict(edge.evidence)}
-                )
-                pipe.hset(self._key("e", edge.query_id), edge.matched_id, payload)
-                pipe.hset(self._key("e", edge.matched_id), edge.query_id, payload)
-            added = pipe.execute()
-            client.incrby(self._key("n", "edges"), sum(added[0::2]))
-        touched = {r.article.cluster_id for r in changes.records}
-        if changes.cluster_labels:
-            touched |= self._relabel(client, changes.cluster_labels)
-        if touched:
-            self._refresh_clusters(client, touched)
+            self._write_edges(client, changes.edges)
+        if changes.memberships or changes.clusters:
+            self._write_lineage(client, changes.memberships, changes.clusters)
 
-    def _write_article(self, pipe: Any, record: ArticleRecord, seq: int) -> None:
-        article = record.article
-        fields = {"seq": seq, **_record_fields(record)}
-        pipe.hset(self._article_key(article.article_id), mapping=fields)
-        pipe.zadd(self._key("order"), {article.article_id: seq})
-        pipe.sadd(self._key("c", article.cluster_id), article.article_id)
-        for fingerprint in set(record.passage_fingerprints):
-            pipe.sadd(self._fingerprint_key(fingerprint), article.article_id)
-            pipe.sadd(self._fingerprint_key(fingerprint, article.source), article.article_id)
-        pipe.incrby(self._key("n", "passages"), int(record.passage_keys.shape[0]))
+    def _write_records(self, client: Any, records: list[ArticleRecord]) -> None:
+        last = int(client.incrby(self._key("seq"), len(records)))
+        first = last - len(records) + 1
+        # The hashes first, on their own: a replay finds (and removes) whatever part was written after.
+        pipe = client.pipeline(transaction=False)
+        for seq, record in enumerate(records, first):
+            pipe.hset(self._article_key(record.article.article_id), mapping={"seq": seq, **_record_fields(record)})
+        pipe.execute()
+        pipe = client.pipeline(transaction=False)
+        for seq, record in enumerate(records, first):
+            article = record.article
+            pipe.zadd(self._key("order"), {article.article_id: seq})
+            for fingerprint in set(record.passage_fingerprints):
+                pipe.sadd(self._fingerprint_key(fingerprint), article.article_id)
+                pipe.sadd(self._fingerprint_key(fingerprint, article.source), article.article_id)
+            pipe.incrby(self._key("n", "passages"), int(record.passage_keys.shape[0]))
+        pipe.execute()
+        # Buckets last: they only point at stored articles.
+        entries = []
+        for record in records:
+            entries.append((record.article.article_id, "bd", record.document_keys))
+            entries.append((record.article.article_id, "bp", record.passage_keys))
+        self._write_buckets(client, "SADD", entries)
+
+    def _write_edges(self, client: Any, edges: list[MatchEdge]) -> None:
+        """An edge is kept once, on its query side, with the matched side's reverse entry."""
+        pipe = client.pipeline(transaction=False)
+        for edge in edges:
+            payload = json.dumps(match_to_dict(edge.evidence), separators=(",", ":"))
+            pipe.hset(self._key("e", edge.query_id), edge.matched_id, payload)
+            pipe.sadd(self._key("er", edge.matched_id), edge.query_id)
+        added = pipe.execute()
+        client.incrby(self._key("n", "edges"), sum(added[0::2]))
 
     def _delete(self, client: Any, article_id: str) -> None:
-        stored = client.hmget(
+        pipe = client.pipeline(transaction=False)
+        pipe.hmget(
             self._article_key(article_id),
-            ["document_keys", "passage_keys", "passage_fingerprints", "cluster_id", "passage_count", "source"],
+            ["document_keys", "passage_keys", "passage_fingerprints", "passage_count", "source", "seq"],
         )
-        if stored[3] is None:
+        pipe.hkeys(self._key("e", article_id))
+        pipe.smembers(self._key("er", article_id))
+        stored, matched, queries = pipe.execute()
+        document_keys, passage_keys, fingerprints, passage_count, source, seq = stored
+        if seq is None:
             return
-        document_keys, passage_keys, fingerprints, cluster_id, passage_count, source = stored
-        others = [_text(o) for o in client.hkeys(self._key("e", article_id))]
         self._write_buckets(  # buckets first: nothing may point at a deleted article
             client,
             "SREM",
@@ -341,19 +472,85 @@ class RedisStorage:
             ],
         )
         pipe = client.pipeline(transaction=False)
+        for other in queries:  # first: their results count the edges removed
+            pipe.hdel(self._key("e", _text(other)), article_id)
+        for other in matched:
+            pipe.srem(self._key("er", _text(other)), article_id)
         for fingerprint in set(np.frombuffer(fingerprints, dtype=np.uint64).tolist()):
             pipe.srem(self._fingerprint_key(fingerprint), article_id)
             pipe.srem(self._fingerprint_key(fingerprint, _text(source)), article_id)
-        for other in others:
-            pipe.hdel(self._key("e", other), article_id)
-        pipe.delete(self._key("e", article_id))
+        pipe.delete(self._key("e", article_id))  # one key a command: a cluster pipeline spans slots
+        pipe.delete(self._key("er", article_id))
         pipe.zrem(self._key("order"), article_id)
-        pipe.incrby(self._key("n", "edges"), -len(others))
+        removed_edges = len(matched) + sum(pipe.execute()[: len(queries)])
+        # The hash last, on its own: until it goes, a replay finds the rest to remove.
+        pipe = client.pipeline(transaction=False)
+        pipe.incrby(self._key("n", "edges"), -removed_edges)
         pipe.incrby(self._key("n", "passages"), -int(passage_count or 0))
-        pipe.srem(self._key("c", _text(cluster_id)), article_id)
         pipe.delete(self._article_key(article_id))
         pipe.execute()
-        self._refresh_clusters(client, {_text(cluster_id)})
+
+    def _stored_memberships(self, client: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Membership]:
+        pipe = client.pipeline(transaction=False)
+        for cluster_id, article_id in keys:
+            pipe.hget(self._key("m", article_id), cluster_id)
+        return {
+            key: _membership_from(key[0], key[1], json.loads(value))
+            for key, value in zip(keys, pipe.execute(), strict=True)
+            if value is not None
+        }
+
+    def _remove_lineage(self, client: Any, memberships: list[tuple[str, str]], clusters: list[str]) -> None:
+        """Drop memberships (order and parent entries first, the membership last) and clusters."""
+        keys = list(dict.fromkeys(memberships))
+        stored = self._stored_memberships(client, keys)
+        index = client.pipeline(transaction=False)
+        for key in keys:
+            previous = stored.get(key)
+            if previous is not None:
+                self._unindex(index, previous)
+        for cluster_id in clusters:
+            index.zrem(self._key("clusters"), cluster_id)
+            index.delete(self._key("k", cluster_id))
+        index.execute()
+        if keys:
+            pipe = client.pipeline(transaction=False)
+            for cluster_id, article_id in keys:
+                pipe.hdel(self._key("m", article_id), cluster_id)
+            pipe.execute()
+
+    def _unindex(self, pipe: Any, membership: Membership) -> None:
+        pipe.zrem(self._key("mo", membership.cluster_id), _order_member(membership.order))
+        if membership.parent_id:
+            pipe.srem(self._children_key(membership.cluster_id, membership.parent_id), membership.article_id)
+
+    def _write_lineage(self, client: Any, memberships: list[Membership], clusters: list[ClusterSummary]) -> None:
+        """Upsert memberships (replacing the order and parent entries of the stored one) and summaries."""
+        latest = {(m.cluster_id, m.article_id): m for m in memberships}
+        stored = self._stored_memberships(client, list(latest))
+        index = client.pipeline(transaction=False)
+        for key, membership in latest.items():
+            previous = stored.get(key)
+            if previous is not None:
+                if previous.order != membership.order:
+                    index.zrem(self._key("mo", key[0]), _order_member(previous.order))
+                if previous.parent_id and previous.parent_id != membership.parent_id:
+                    index.srem(self._children_key(key[0], previous.parent_id), key[1])
+            index.zadd(self._key("mo", key[0]), {_order_member(membership.order): 0})
+            if membership.parent_id:
+                index.sadd(self._children_key(key[0], membership.parent_id), key[1])
+        index.execute()
+        pipe = client.pipeline(transaction=False)
+        for (cluster_id, article_id), membership in latest.items():
+            value = json.dumps(_membership_dict(membership), separators=(",", ":"))
+            pipe.hset(self._key("m", article_id), cluster_id, value)
+        for summary in {c.cluster_id: c for c in clusters}.values():
+            pipe.hset(self._key("k", summary.cluster_id), mapping=_summary_fields(summary))
+            if summary.member_count >= 2:
+                pipe.zadd(self._key("clusters"), {summary.cluster_id: 0})
+            else:
+                pipe.zrem(self._key("clusters"), summary.cluster_id)
+        pipe.execute()
 
     def _encode_journal(self, changes: ChangeSet) -> bytes:
         document = {
@@ -366,7 +563,10 @@ class RedisStorage:
                 for r in changes.records
             ],
             "edges": [[e.query_id, e.matched_id, match_to_dict(e.evidence)] for e in changes.edges],
-            "labels": changes.cluster_labels,
+            "memberships": [[m.cluster_id, m.article_id, _membership_dict(m)] for m in changes.memberships],
+            "removed_memberships": [list(key) for key in changes.removed_memberships],
+            "clusters": [[c.cluster_id, _summary_fields(c)] for c in changes.clusters],
+            "removed_clusters": changes.removed_clusters,
         }
         return json.dumps(document).encode("utf-8")
 
@@ -380,43 +580,11 @@ class RedisStorage:
             deletes=list(document["deletes"]),
             records=records,
             edges=[MatchEdge(q, m, match_from_dict(evidence)) for q, m, evidence in document["edges"]],
-            cluster_labels=dict(document["labels"]),
+            memberships=[_membership_from(c, a, data) for c, a, data in document["memberships"]],
+            removed_memberships=[(c, a) for c, a in document["removed_memberships"]],
+            clusters=[_summary_from(c, fields) for c, fields in document["clusters"]],
+            removed_clusters=list(document["removed_clusters"]),
         )
-
-    def _relabel(self, client: Any, labels: dict[str, str]) -> set[str]:
-        """Move articles between cluster sets; returns the clusters touched."""
-        ids = list(labels)
-        pipe = client.pipeline(transaction=False)
-        for article_id in ids:
-            pipe.hget(self._article_key(article_id), "cluster_id")
-        previous = [_text(v) for v in pipe.execute()]
-        pipe = client.pipeline(transaction=False)
-        touched: set[str] = set()
-        for article_id, old in zip(ids, previous, strict=True):
-            new = labels[article_id]
-            if old and old != new:
-                pipe.srem(self._key("c", old), article_id)
-                touched.add(old)
-            pipe.sadd(self._key("c", new), article_id)
-            pipe.hset(self._article_key(article_id), "cluster_id", new)
-            touched.add(new)
-        pipe.execute()
-        return touched
-
-    def _refresh_clusters(self, client: Any, cluster_ids: set[str]) -> None:
-        """Keep ``P:clusters`` to the clusters of two or more members."""
-        ordered = sorted(cluster_ids)
-        pipe = client.pipeline(transaction=False)
-        for cluster_id in ordered:
-            pipe.scard(self._key("c", cluster_id))
-        sizes = pipe.execute()
-        pipe = client.pipeline(transaction=False)
-        for cluster_id, size in zip(ordered, sizes, strict=True):
-            if size >= 2:
-                pipe.zadd(self._key("clusters"), {cluster_id: 0})
-            else:
-                pipe.zrem(self._key("clusters"), cluster_id)
-        pipe.execute()
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -482,31 +650,75 @@ class RedisStorage:
             after = batch[-1].seq
 
     @_unavailable
-    def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
-        groups = self._bucket_names("bd", document_keys) + self._bucket_names("bp", passage_keys)
-        if not groups:
-            return set()
-        pipe = self._redis().pipeline(transaction=False)  # all bands in one round trip
-        for names in groups:
-            if self._cluster:  # redis-py's cluster pipeline refuses multi-key commands
-                for name in names:
-                    pipe.smembers(name)
-            else:
-                pipe.sunion(names)
-        found: set[str] = set()
-        for members in pipe.execute():
-            found.update(_text(m) for m in members)
-        return found
+    def candidates(
+        self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
+    ) -> list[str]:
+        """Counted per shard by a script (one pipelined call per shard: one round trip, or one per
+        node of a cluster), summed here, ties broken by ingest sequence (``P:order``)."""
+        if limit <= 0:
+            return []
+        documents = self._bucket_groups("bd", document_keys)
+        passages = self._bucket_groups("bp", passage_keys)
+        shards = list(documents.keys() | passages.keys())
+        if not shards:
+            return []
+        client = self._redis()
+        pipe = client.pipeline(transaction=False)
+        for shard in shards:
+            _queue_script(
+                pipe,
+                _COUNT_SCRIPT,
+                [self._shard_prefix("bd", shard), self._shard_prefix("bp", shard)],
+                [" ".join(documents.get(shard, ())), " ".join(passages.get(shard, ()))],
+            )
+        counts: Counter[str] = Counter()
+        for found in pipe.execute():
+            for position in range(0, len(found), 2):
+                counts[_text(found[position])] += int(found[position + 1])
+        ranked = counts.most_common()
+        chosen: list[tuple[int, int, str]] = []
+        start = 0
+        while len(chosen) < limit and start < len(ranked):
+            # Sequence numbers for the ids that can still make the cut: down to the count of the
+            # limit-th, with every id of that count (ties); again if some went meanwhile (deleted).
+            cut = min(start + limit - len(chosen), len(ranked)) - 1
+            end = cut + 1
+            while end < len(ranked) and ranked[end][1] == ranked[cut][1]:
+                end += 1
+            ids = [article_id for article_id, _ in ranked[start:end]]
+            seqs = client.zmscore(self._key("order"), ids)
+            chosen.extend(
+                (-counts[article_id], int(seq), article_id)
+                for article_id, seq in zip(ids, seqs, strict=True)
+                if seq is not None
+            )
+            start = end
+        return [article_id for _, _, article_id in sorted(chosen)[:limit]]
 
     @_unavailable
-    def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
+    def buckets_hold(
+        self, article_id: str, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
+    ) -> bool:
+        names = self._bucket_names("bd", document_keys) + self._bucket_names("bp", passage_keys)
+        if not names:
+            return False
+        pipe = self._redis().pipeline(transaction=False)
+        for name in names:
+            pipe.sismember(name, article_id)
+        return any(pipe.execute())
+
+    @_unavailable
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
+        """SCARD costs the same whatever the count, which is then capped as the port says (as
+        SQLite's LIMIT, a negative cap is none)."""
         wanted = list(dict.fromkeys(fingerprints))
         if not wanted:
             return {}
         pipe = self._redis().pipeline(transaction=False)
         for fingerprint in wanted:
             pipe.scard(self._fingerprint_key(fingerprint, source))
-        return {fp: int(count) for fp, count in zip(wanted, pipe.execute(), strict=True)}
+        counts = {fp: int(count) for fp, count in zip(wanted, pipe.execute(), strict=True)}
+        return counts if cap < 0 else {fp: min(count, cap) for fp, count in counts.items()}
 
     def _fingerprint_key(self, fingerprint: int, source: str | None = None) -> str:
         if source is None:
@@ -519,26 +731,95 @@ class RedisStorage:
         ids = list(dict.fromkeys(article_ids))
         if not ids:
             return []
-        pipe = self._redis().pipeline(transaction=False)
+        client = self._redis()
+        pipe = client.pipeline(transaction=False)
         for article_id in ids:
-            pipe.hvals(self._key("e", article_id))
+            pipe.hgetall(self._key("e", article_id))
+            pipe.smembers(self._key("er", article_id))
+        found = pipe.execute()
         edges: dict[tuple[str, str], MatchEdge] = {}
-        for payloads in pipe.execute():
-            for payload in payloads:
-                data = json.loads(payload)
-                key = (data["query_id"], data["matched_id"])
-                if key not in edges:
-                    edges[key] = MatchEdge(key[0], key[1], match_from_dict(data["evidence"]))
+        reverse: list[tuple[str, str]] = []
+        for article_id, own, others in zip(ids, found[0::2], found[1::2], strict=True):
+            for matched, payload in sorted(own.items()):
+                key = (article_id, _text(matched))
+                edges[key] = MatchEdge(key[0], key[1], match_from_dict(json.loads(payload)))
+            reverse.extend((_text(q), article_id) for q in sorted(others))
+        reverse = [key for key in dict.fromkeys(reverse) if key not in edges]
+        if reverse:
+            pipe = client.pipeline(transaction=False)
+            for query_id, matched_id in reverse:
+                pipe.hget(self._key("e", query_id), matched_id)
+            for key, payload in zip(reverse, pipe.execute(), strict=True):
+                if payload is not None:  # None: being deleted right now
+                    edges[key] = MatchEdge(key[0], key[1], match_from_dict(json.loads(payload)))
         return list(edges.values())
 
     @_unavailable
-    def cluster_members(self, cluster_id: str) -> list[str]:
-        return sorted(_text(m) for m in self._redis().smembers(self._key("c", cluster_id)))
+    def matches_of(self, article_id: str) -> list[MatchEdge]:
+        own = self._redis().hgetall(self._key("e", article_id))
+        return [
+            MatchEdge(article_id, _text(matched), match_from_dict(json.loads(payload)))
+            for matched, payload in sorted(own.items())
+        ]
 
     @_unavailable
-    def list_clusters(self, after_cluster_id: str, limit: int) -> list[str]:
+    def memberships_of(self, article_ids: Iterable[str]) -> list[Membership]:
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return []
+        pipe = self._redis().pipeline(transaction=False)
+        for article_id in ids:
+            pipe.hgetall(self._key("m", article_id))
+        return [
+            _membership_from(_text(cluster_id), article_id, json.loads(value))
+            for article_id, stored in zip(ids, pipe.execute(), strict=True)
+            for cluster_id, value in sorted(stored.items())
+        ]
+
+    def _memberships(self, cluster_id: str, article_ids: list[str]) -> list[Membership]:
+        """The memberships of these articles in the cluster, in the given order (gone ones left out)."""
+        if not article_ids:
+            return []
+        pipe = self._redis().pipeline(transaction=False)
+        for article_id in article_ids:
+            pipe.hget(self._key("m", article_id), cluster_id)
+        return [
+            _membership_from(cluster_id, article_id, json.loads(value))
+            for article_id, value in zip(article_ids, pipe.execute(), strict=True)
+            if value is not None
+        ]
+
+    @_unavailable
+    def cluster_summaries(self, cluster_ids: Iterable[str]) -> dict[str, ClusterSummary]:
+        ids = list(dict.fromkeys(cluster_ids))
+        if not ids:
+            return {}
+        pipe = self._redis().pipeline(transaction=False)
+        for cluster_id in ids:
+            pipe.hgetall(self._key("k", cluster_id))
+        return {c: _summary_from(c, fields) for c, fields in zip(ids, pipe.execute(), strict=True) if fields}
+
+    @_unavailable
+    def cluster_page(self, cluster_id: str, after: OrderKey | None, limit: int) -> list[Membership]:
+        start = _after_bound(after)
+        if start is None or limit <= 0:
+            return []
+        members = self._redis().zrangebylex(self._key("mo", cluster_id), start, "+", 0, limit)
+        return self._memberships(cluster_id, [_text(m)[_ORDER_ID_AT:] for m in members])
+
+    @_unavailable
+    def children(self, cluster_id: str, parent_id: str) -> list[Membership]:
+        ids = sorted(_text(i) for i in self._redis().smembers(self._children_key(cluster_id, parent_id)))
+        return [m for m in self._memberships(cluster_id, ids) if m.parent_id == parent_id]
+
+    @_unavailable
+    def list_clusters(self, after_cluster_id: str, limit: int) -> list[ClusterSummary]:
+        if limit <= 0:
+            return []
         start = f"({after_cluster_id}" if after_cluster_id else "-"
-        return [_text(c) for c in self._redis().zrangebylex(self._key("clusters"), start, "+", 0, limit)]
+        ids = [_text(c) for c in self._redis().zrangebylex(self._key("clusters"), start, "+", 0, limit)]
+        found = self.cluster_summaries(ids)
+        return [found[c] for c in ids if c in found]
 
     @_unavailable
     def stats(self) -> StorageStats:

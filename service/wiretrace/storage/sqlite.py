@@ -21,7 +21,7 @@ import numpy.typing as npt
 from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
 from wiretrace.core.errors import IndexMismatch, InvalidStore
 from wiretrace.core.identity import IndexIdentity
-from wiretrace.core.model import Article, MatchEdge, StorageStats
+from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
 from wiretrace.core.ports import ArticleRecord, ChangeSet
 from wiretrace.storage.buckets import CompactBuckets
 from wiretrace.storage.dirlock import DirectoryLock
@@ -47,12 +47,13 @@ CREATE TABLE IF NOT EXISTS articles (
     passage_fingerprints BLOB NOT NULL,
     features BLOB NOT NULL DEFAULT x''
 );
-CREATE INDEX IF NOT EXISTS articles_by_cluster ON articles (cluster_id);
 CREATE TABLE IF NOT EXISTS fingerprints (
     fingerprint INTEGER NOT NULL,
     article_id TEXT NOT NULL,
+    source TEXT NOT NULL,
     PRIMARY KEY (fingerprint, article_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fingerprints_by_source ON fingerprints (fingerprint, source);
 CREATE INDEX IF NOT EXISTS fingerprints_by_article ON fingerprints (article_id);
 CREATE TABLE IF NOT EXISTS edges (
     query_id TEXT NOT NULL,
@@ -61,7 +62,37 @@ CREATE TABLE IF NOT EXISTS edges (
     PRIMARY KEY (query_id, matched_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_by_matched ON edges (matched_id);
+CREATE TABLE IF NOT EXISTS memberships (
+    cluster_id TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    appeared_us INTEGER NOT NULL,
+    ingested_us INTEGER NOT NULL,
+    parent_id TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    span_start INTEGER NOT NULL,
+    span_end INTEGER NOT NULL,
+    PRIMARY KEY (cluster_id, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memberships_by_article ON memberships (article_id);
+CREATE INDEX IF NOT EXISTS memberships_in_order ON memberships (cluster_id, appeared_us, ingested_us, article_id);
+CREATE INDEX IF NOT EXISTS memberships_by_parent ON memberships (cluster_id, parent_id);
+CREATE TABLE IF NOT EXISTS clusters (
+    cluster_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    root_id TEXT NOT NULL,
+    root_appeared_us INTEGER NOT NULL,
+    root_ingested_us INTEGER NOT NULL,
+    member_count INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clusters_shared ON clusters (cluster_id) WHERE member_count > 1;
 """
+
+_MEMBERSHIP_COLUMNS = (
+    "cluster_id, article_id, kind, appeared_us, ingested_us, parent_id, evidence, reason, span_start, span_end"
+)
+_CLUSTER_COLUMNS = "cluster_id, kind, root_id, root_appeared_us, root_ingested_us, member_count"
 
 _ARTICLE_COLUMNS = (
     "seq, article_id, text, title, source, url, language, publish_time_us, create_time_us, content_sha256, cluster_id"
@@ -97,6 +128,32 @@ def _article(row: Sequence[Any]) -> Article:
         content_sha256=row[9],
         cluster_id=row[10],
     )
+
+
+def _membership_row(m: Membership) -> tuple[Any, ...]:
+    evidence = json.dumps(match_to_dict(m.evidence)) if m.evidence is not None else ""
+    return (m.cluster_id, m.article_id, m.kind.value, *m.order[:2], m.parent_id, evidence, m.reason, *m.span)
+
+
+def _membership(row: Sequence[Any]) -> Membership:
+    return Membership(
+        cluster_id=row[0],
+        article_id=row[1],
+        kind=ClusterKind(row[2]),
+        order=(row[3], row[4], row[1]),
+        parent_id=row[5],
+        evidence=match_from_dict(json.loads(row[6])) if row[6] else None,
+        reason=row[7],
+        span=(row[8], row[9]),
+    )
+
+
+def _cluster_row(c: ClusterSummary) -> tuple[Any, ...]:
+    return (c.cluster_id, c.kind.value, c.root_id, *c.root_order[:2], c.member_count)
+
+
+def _summary(row: Sequence[Any]) -> ClusterSummary:
+    return ClusterSummary(row[0], ClusterKind(row[1]), row[2], (row[3], row[4], row[2]), row[5])
 
 
 class SqliteStorage:
@@ -173,7 +230,7 @@ class SqliteStorage:
             connection.execute("INSERT INTO meta (key, value) VALUES ('identity', ?)", (wanted,))
         elif row[0] != wanted:
             connection.close()
-            stored = IndexIdentity(**json.loads(row[0]))
+            stored = IndexIdentity(**{"lineage": "connected components (before 2026-12)", **json.loads(row[0])})
             raise IndexMismatch(
                 f"{self.data_dir} was indexed with {stored.describe()}, but this process uses "
                 f"{identity.describe()}; run `wiretrace reindex --data {self.data_dir}` or use those parameters"
@@ -252,6 +309,10 @@ class SqliteStorage:
                     db.execute("DELETE FROM articles WHERE seq = ?", (row[0],))
                     db.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
                     db.execute("DELETE FROM edges WHERE query_id = ? OR matched_id = ?", (article_id, article_id))
+                db.executemany(
+                    "DELETE FROM memberships WHERE cluster_id = ? AND article_id = ?", changes.removed_memberships
+                )
+                db.executemany("DELETE FROM clusters WHERE cluster_id = ?", [(c,) for c in changes.removed_clusters])
                 inserted: list[tuple[int, str, bytes, bytes]] = []
                 for record in changes.records:
                     inserted.append(self._insert(db, record))
@@ -263,8 +324,12 @@ class SqliteStorage:
                     ],
                 )
                 db.executemany(
-                    "UPDATE articles SET cluster_id = ? WHERE article_id = ?",
-                    [(cluster_id, article_id) for article_id, cluster_id in changes.cluster_labels.items()],
+                    f"INSERT OR REPLACE INTO memberships ({_MEMBERSHIP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_membership_row(m) for m in changes.memberships],
+                )
+                db.executemany(
+                    f"INSERT OR REPLACE INTO clusters ({_CLUSTER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    [_cluster_row(c) for c in changes.clusters],
                 )
                 db.execute("COMMIT")
             except BaseException:
@@ -305,8 +370,8 @@ class SqliteStorage:
             ),
         )
         db.executemany(
-            "INSERT OR IGNORE INTO fingerprints (fingerprint, article_id) VALUES (?, ?)",
-            [(_signed(fp), article.article_id) for fp in set(record.passage_fingerprints)],
+            "INSERT OR IGNORE INTO fingerprints (fingerprint, article_id, source) VALUES (?, ?, ?)",
+            [(_signed(fp), article.article_id, article.source) for fp in set(record.passage_fingerprints)],
         )
         seq = cursor.lastrowid
         assert seq is not None
@@ -365,35 +430,45 @@ class SqliteStorage:
             yield from batch
             after = batch[-1].seq
 
-    def candidates(self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]) -> set[str]:
-        seqs: set[int] = set()
+    def candidates(
+        self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
+    ) -> list[str]:
         with self._lock:
-            self._documents.lookup(document_keys, seqs)
-            self._passages.lookup(passage_keys, seqs)
-            return {self._ids[seq] for seq in seqs}
+            document_owners, document_hits = self._documents.hits(document_keys)
+            passage_owners, passage_hits = self._passages.hits(passage_keys)
+            owners, where = np.unique(np.concatenate((document_owners, passage_owners)), return_inverse=True)
+            hits = np.bincount(where, weights=np.concatenate((document_hits, passage_hits)).astype(np.float64))
+            best = np.lexsort((owners, -hits))[:limit]  # most shared buckets, then earliest ingested
+            return [self._ids[seq] for seq in owners[best].tolist()]
 
-    def fingerprint_counts(self, fingerprints: Iterable[int], source: str | None = None) -> dict[int, int]:
-        wanted = {_signed(fp): fp for fp in fingerprints}
-        counts = dict.fromkeys(wanted.values(), 0)
+    def buckets_hold(
+        self, article_id: str, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
+    ) -> bool:
+        with self._lock:
+            row = self._db().execute("SELECT seq FROM articles WHERE article_id = ?", (article_id,)).fetchone()
+            if row is None:
+                return False
+            return bool(
+                np.isin(row[0], self._documents.hits(document_keys)[0])
+                or np.isin(row[0], self._passages.hits(passage_keys)[0])
+            )
+
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
+        # One bounded index range a fingerprint: a sentence of a story syndicated thousands of
+        # times costs ``cap`` rows, not thousands.
+        counts: dict[int, int] = {}
         with self._lock:
             db = self._db()
-            for chunk in _chunks(list(wanted)):
-                placeholders = ",".join("?" * len(chunk))
+            for fingerprint in set(fingerprints):
                 if source is None:
-                    rows = db.execute(
-                        f"SELECT fingerprint, COUNT(*) FROM fingerprints WHERE fingerprint IN ({placeholders}) "
-                        "GROUP BY fingerprint",
-                        tuple(chunk),
-                    )
+                    sql = "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprints WHERE fingerprint = ? LIMIT ?)"
+                    row = db.execute(sql, (_signed(fingerprint), cap)).fetchone()
                 else:
-                    rows = db.execute(
-                        "SELECT f.fingerprint, COUNT(*) FROM fingerprints f JOIN articles a "
-                        f"ON a.article_id = f.article_id WHERE f.fingerprint IN ({placeholders}) AND a.source = ? "
-                        "GROUP BY f.fingerprint",
-                        (*chunk, source),
+                    sql = (
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprints WHERE fingerprint = ? AND source = ? LIMIT ?)"
                     )
-                for fingerprint, count in rows:
-                    counts[wanted[fingerprint]] = count
+                    row = db.execute(sql, (_signed(fingerprint), source, cap)).fetchone()
+                counts[fingerprint] = int(row[0])
         return counts
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
@@ -414,34 +489,67 @@ class SqliteStorage:
             for (query_id, matched_id), evidence in rows.items()
         ]
 
-    def cluster_members(self, cluster_id: str) -> list[str]:
+    def matches_of(self, article_id: str) -> list[MatchEdge]:
         with self._lock:
-            rows = (
-                self._db()
-                .execute("SELECT article_id FROM articles WHERE cluster_id = ? ORDER BY seq", (cluster_id,))
-                .fetchall()
-            )
-        return [row[0] for row in rows]
+            rows = self._db().execute("SELECT matched_id, evidence FROM edges WHERE query_id = ?", (article_id,))
+            return [MatchEdge(article_id, matched, match_from_dict(json.loads(evidence))) for matched, evidence in rows]
 
-    def list_clusters(self, after_cluster_id: str, limit: int) -> list[str]:
+    def memberships_of(self, article_ids: Iterable[str]) -> list[Membership]:
+        rows = self._select(
+            f"SELECT {_MEMBERSHIP_COLUMNS} FROM memberships WHERE article_id IN ({{placeholders}})", article_ids
+        )
+        return [_membership(row) for row in rows]
+
+    def cluster_summaries(self, cluster_ids: Iterable[str]) -> dict[str, ClusterSummary]:
+        rows = self._select(
+            f"SELECT {_CLUSTER_COLUMNS} FROM clusters WHERE cluster_id IN ({{placeholders}})", cluster_ids
+        )
+        return {row[0]: _summary(row) for row in rows}
+
+    def cluster_page(self, cluster_id: str, after: OrderKey | None, limit: int) -> list[Membership]:
+        appeared, ingested, article_id = after if after is not None else (-(1 << 63), -(1 << 63), "")
         with self._lock:
             rows = (
                 self._db()
                 .execute(
-                    "SELECT cluster_id FROM articles WHERE cluster_id > ? GROUP BY cluster_id HAVING COUNT(*) > 1 "
+                    f"SELECT {_MEMBERSHIP_COLUMNS} FROM memberships WHERE cluster_id = ? "
+                    "AND (appeared_us, ingested_us, article_id) > (?, ?, ?) "
+                    "ORDER BY appeared_us, ingested_us, article_id LIMIT ?",
+                    (cluster_id, appeared, ingested, article_id, limit),
+                )
+                .fetchall()
+            )
+        return [_membership(row) for row in rows]
+
+    def children(self, cluster_id: str, parent_id: str) -> list[Membership]:
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    f"SELECT {_MEMBERSHIP_COLUMNS} FROM memberships WHERE cluster_id = ? AND parent_id = ?",
+                    (cluster_id, parent_id),
+                )
+                .fetchall()
+            )
+        return [_membership(row) for row in rows]
+
+    def list_clusters(self, after_cluster_id: str, limit: int) -> list[ClusterSummary]:
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    f"SELECT {_CLUSTER_COLUMNS} FROM clusters WHERE member_count > 1 AND cluster_id > ? "
                     "ORDER BY cluster_id LIMIT ?",
                     (after_cluster_id, limit),
                 )
                 .fetchall()
             )
-        return [row[0] for row in rows]
+        return [_summary(row) for row in rows]
 
     def stats(self) -> StorageStats:
         with self._lock:
             db = self._db()
             articles, passages = db.execute("SELECT COUNT(*), COALESCE(SUM(passage_count), 0) FROM articles").fetchone()
-            clusters = db.execute(
-                "SELECT COUNT(*) FROM (SELECT cluster_id FROM articles GROUP BY cluster_id HAVING COUNT(*) > 1)"
-            ).fetchone()[0]
+            clusters = db.execute("SELECT COUNT(*) FROM clusters WHERE member_count > 1").fetchone()[0]
             edges = db.execute("SELECT COUNT(*) FROM edges").fetchone()[0]
         return StorageStats(articles=articles, clusters=clusters, passages=passages, edges=edges)

@@ -98,6 +98,28 @@ PASSAGE_KIND_VARIANT: PassageKind.ValueType  # 2
 """Same statement in other words: a different translation or a paraphrase."""
 Global___PassageKind: _TypeAlias = PassageKind  # noqa: Y015
 
+class _ClusterKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ClusterKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ClusterKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CLUSTER_KIND_UNSPECIFIED: _ClusterKind.ValueType  # 0
+    CLUSTER_KIND_STORY: _ClusterKind.ValueType  # 1
+    """One story: near-duplicates, syndicated copies, light rewrites. Every article is in exactly one."""
+    CLUSTER_KIND_STATEMENT: _ClusterKind.ValueType  # 2
+    """One statement (a quote, a reused passage) inside other stories, in any wording or translation."""
+
+class ClusterKind(_ClusterKind, metaclass=_ClusterKindEnumTypeWrapper):
+    """What the members of a lineage cluster carry."""
+
+CLUSTER_KIND_UNSPECIFIED: ClusterKind.ValueType  # 0
+CLUSTER_KIND_STORY: ClusterKind.ValueType  # 1
+"""One story: near-duplicates, syndicated copies, light rewrites. Every article is in exactly one."""
+CLUSTER_KIND_STATEMENT: ClusterKind.ValueType  # 2
+"""One statement (a quote, a reused passage) inside other stories, in any wording or translation."""
+Global___ClusterKind: _TypeAlias = ClusterKind  # noqa: Y015
+
 @_typing.final
 class Article(_message.Message):
     """An ingested article."""
@@ -194,6 +216,7 @@ class CreateArticleResponse(_message.Message):
     OUTCOME_FIELD_NUMBER: _builtins.int
     MATCHES_FIELD_NUMBER: _builtins.int
     CLUSTER_FIELD_NUMBER: _builtins.int
+    STATEMENTS_FIELD_NUMBER: _builtins.int
     outcome: Global___IngestOutcome.ValueType
     @_builtins.property
     def article(self) -> Global___Article: ...
@@ -203,7 +226,15 @@ class CreateArticleResponse(_message.Message):
 
     @_builtins.property
     def cluster(self) -> Global___Cluster:
-        """The article's lineage cluster after this ingest."""
+        """The article's story cluster after this ingest: root, member_count, the article, its parent
+        and its own parent edge (never the member list).
+        """
+
+    @_builtins.property
+    def statements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Cluster]:
+        """The statement clusters the article carries (the quotes and passages it reuses), summarised
+        the same way.
+        """
 
     def __init__(
         self,
@@ -212,10 +243,11 @@ class CreateArticleResponse(_message.Message):
         outcome: Global___IngestOutcome.ValueType = ...,
         matches: _abc.Iterable[Global___Match] | None = ...,
         cluster: Global___Cluster | None = ...,
+        statements: _abc.Iterable[Global___Cluster] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "cluster", b"cluster"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "cluster", b"cluster", "matches", b"matches", "outcome", b"outcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "cluster", b"cluster", "matches", b"matches", "outcome", b"outcome", "statements", b"statements"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -643,6 +675,11 @@ Global___LineageEdge: _TypeAlias = LineageEdge  # noqa: Y015
 
 @_typing.final
 class Cluster(_message.Message):
+    """The set of articles that carry one reused text, with its origin (the root) and, for each
+    member, the parent it derives from. An article can be in several clusters: its story, and
+    every statement it carries.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -650,21 +687,23 @@ class Cluster(_message.Message):
     MEMBERS_FIELD_NUMBER: _builtins.int
     EDGES_FIELD_NUMBER: _builtins.int
     MEMBER_COUNT_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`clusters/{cluster_id}`."""
     root: _builtins.str
-    """The earliest source: `articles/{article_id}`."""
+    """The origin: the earliest member, `articles/{article_id}`."""
     member_count: _builtins.int
     """How many articles the cluster holds."""
+    kind: Global___ClusterKind.ValueType
     @_builtins.property
     def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClusterMember]:
-        """Earliest first. In ingest responses at most 100: the earliest ones and the ingested
-        article with its parent (see member_count); GetCluster returns all.
+        """Earliest first. GetCluster: one page of them. Ingest responses: the ingested article and
+        its parent only. ListClusters: none (use GetCluster).
         """
 
     @_builtins.property
     def edges(self) -> _containers.RepeatedCompositeFieldContainer[Global___LineageEdge]:
-        """Parent -> child edges between the members listed."""
+        """The parent -> child edges of the members listed."""
 
     def __init__(
         self,
@@ -674,10 +713,11 @@ class Cluster(_message.Message):
         members: _abc.Iterable[Global___ClusterMember] | None = ...,
         edges: _abc.Iterable[Global___LineageEdge] | None = ...,
         member_count: _builtins.int = ...,
+        kind: Global___ClusterKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["edges", b"edges", "member_count", b"member_count", "members", b"members", "name", b"name", "root", b"root"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["edges", b"edges", "kind", b"kind", "member_count", b"member_count", "members", b"members", "name", b"name", "root", b"root"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -688,16 +728,24 @@ class GetClusterRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """`clusters/{cluster_id}`, or `articles/{article_id}` for that article's cluster."""
+    """`clusters/{cluster_id}`, or `articles/{article_id}` for that article's story cluster."""
+    page_size: _builtins.int
+    """Members per page, earliest first: at most 1000; 0 means 100."""
+    page_token: _builtins.str
+    """`next_page_token` of the previous page; empty for the first."""
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -708,16 +756,20 @@ class GetClusterResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CLUSTER_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def cluster(self) -> Global___Cluster: ...
     def __init__(
         self,
         *,
         cluster: Global___Cluster | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cluster", b"cluster"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cluster", b"cluster"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cluster", b"cluster", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -729,18 +781,24 @@ class ListClustersRequest(_message.Message):
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ARTICLE_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """At most 1000; 0 means 100."""
     page_token: _builtins.str
+    article: _builtins.str
+    """`articles/{article_id}`: only the clusters this article belongs to (its story first),
+    whatever their size. Otherwise every cluster of two or more members, in id order.
+    """
     def __init__(
         self,
         *,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        article: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -135,14 +135,14 @@ class WiretraceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCluster(self, request, context):
-        """Returns one lineage cluster with members, directed edges and root.
+        """Returns one lineage cluster: root, size and a page of members with their parent edges.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListClusters(self, request, context):
-        """Lists lineage clusters that have at least two members, paged.
+        """Lists lineage clusters (of two or more members, or those of one article), paged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

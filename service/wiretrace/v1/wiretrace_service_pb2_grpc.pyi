@@ -62,9 +62,9 @@ class WiretraceServiceStub:
     FindMatches: _grpc.UnaryUnaryMultiCallable[_wiretrace_service_pb2.FindMatchesRequest, _wiretrace_service_pb2.FindMatchesResponse]
     """Ranked matches for a stored article or for raw text that is not stored."""
     GetCluster: _grpc.UnaryUnaryMultiCallable[_wiretrace_service_pb2.GetClusterRequest, _wiretrace_service_pb2.GetClusterResponse]
-    """Returns one lineage cluster with members, directed edges and root."""
+    """Returns one lineage cluster: root, size and a page of members with their parent edges."""
     ListClusters: _grpc.UnaryUnaryMultiCallable[_wiretrace_service_pb2.ListClustersRequest, _wiretrace_service_pb2.ListClustersResponse]
-    """Lists lineage clusters that have at least two members, paged."""
+    """Lists lineage clusters (of two or more members, or those of one article), paged."""
     GetStats: _grpc.UnaryUnaryMultiCallable[_wiretrace_service_pb2.GetStatsRequest, _wiretrace_service_pb2.GetStatsResponse]
     """Counts and index parameters."""
 
@@ -94,9 +94,9 @@ class WiretraceServiceAsyncStub(WiretraceServiceStub):
     FindMatches: _aio.UnaryUnaryMultiCallable[_wiretrace_service_pb2.FindMatchesRequest, _wiretrace_service_pb2.FindMatchesResponse]  # type: ignore[assignment]
     """Ranked matches for a stored article or for raw text that is not stored."""
     GetCluster: _aio.UnaryUnaryMultiCallable[_wiretrace_service_pb2.GetClusterRequest, _wiretrace_service_pb2.GetClusterResponse]  # type: ignore[assignment]
-    """Returns one lineage cluster with members, directed edges and root."""
+    """Returns one lineage cluster: root, size and a page of members with their parent edges."""
     ListClusters: _aio.UnaryUnaryMultiCallable[_wiretrace_service_pb2.ListClustersRequest, _wiretrace_service_pb2.ListClustersResponse]  # type: ignore[assignment]
-    """Lists lineage clusters that have at least two members, paged."""
+    """Lists lineage clusters (of two or more members, or those of one article), paged."""
     GetStats: _aio.UnaryUnaryMultiCallable[_wiretrace_service_pb2.GetStatsRequest, _wiretrace_service_pb2.GetStatsResponse]  # type: ignore[assignment]
     """Counts and index parameters."""
 
@@ -165,7 +165,7 @@ class WiretraceServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _wiretrace_service_pb2.GetClusterRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_wiretrace_service_pb2.GetClusterResponse, _abc.Awaitable[_wiretrace_service_pb2.GetClusterResponse]]:
-        """Returns one lineage cluster with members, directed edges and root."""
+        """Returns one lineage cluster: root, size and a page of members with their parent edges."""
 
     @_abc_1.abstractmethod
     def ListClusters(
@@ -173,7 +173,7 @@ class WiretraceServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _wiretrace_service_pb2.ListClustersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_wiretrace_service_pb2.ListClustersResponse, _abc.Awaitable[_wiretrace_service_pb2.ListClustersResponse]]:
-        """Lists lineage clusters that have at least two members, paged."""
+        """Lists lineage clusters (of two or more members, or those of one article), paged."""
 
     @_abc_1.abstractmethod
     def GetStats(
