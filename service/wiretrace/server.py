@@ -20,7 +20,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from wiretrace.api.interceptors import BearerTokenInterceptor, ObservabilityInterceptor, read_tokens
+from wiretrace.api.interceptors import (
+    BearerTokenInterceptor,
+    MalformedRequestInterceptor,
+    ObservabilityInterceptor,
+    read_tokens,
+)
 from wiretrace.api.servicer import WiretraceServicer
 from wiretrace.bootstrap import open_engine
 from wiretrace.config import ServerSettings
@@ -62,6 +67,7 @@ def create_server(
     interceptors: list[grpc.ServerInterceptor[Any, Any]] = [ObservabilityInterceptor()]
     if settings.auth_token_file is not None:
         interceptors.append(BearerTokenInterceptor(read_tokens(settings.auth_token_file)))
+    interceptors.append(MalformedRequestInterceptor())  # last: next to the servicer, inside auth and logs
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.workers), options=options, interceptors=interceptors
     )
