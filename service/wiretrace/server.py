@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import ssl
 import threading
 from collections.abc import Set
 from concurrent import futures
@@ -56,9 +57,19 @@ def create_server(
 ) -> RunningServer:
     """``explicit``: the index settings given on purpose (flags, variables); the others are
     taken from the store when it remembers them."""
+    tls = tls_files(settings)  # before the store opens: a bad key pair is one line and nothing to undo
     engine = engine or open_engine(
         settings.storage, settings.index, explicit=explicit, analysis_workers=settings.analysis_workers
     )
+    try:
+        running = _start(settings, engine, tls)
+    except BaseException:
+        engine.close()
+        raise
+    return running
+
+
+def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -> RunningServer:
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -81,9 +92,11 @@ def create_server(
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = _bind(server, settings)
+    try:
+        port = _bind(server, settings, tls)
+    except RuntimeError as error:  # grpc's "Failed to bind to address": in use, or not an address
+        raise OSError(f"cannot listen on {settings.listen} (address in use or not valid)") from error
     if port == 0:
-        engine.close()
         raise OSError(f"cannot listen on {settings.listen}")
     server.start()
     for service in ("", SERVICE_NAME):
@@ -91,14 +104,55 @@ def create_server(
     return RunningServer(server, port, engine, health_servicer)
 
 
-def _bind(server: grpc.Server, settings: ServerSettings) -> int:
+@dataclass(frozen=True, slots=True)
+class _TlsFiles:
+    key: bytes
+    cert: bytes
+    client_ca: bytes | None
+
+
+def _no_password() -> bytes:
+    return b""  # an encrypted key fails to load instead of prompting on the terminal
+
+
+def tls_files(settings: ServerSettings) -> _TlsFiles | None:
+    """The TLS key, certificate and client CA, checked to load and to belong together.
+
+    gRPC itself only says "Failed to bind to address" for a key that is not the certificate's;
+    here it is a ValueError naming the files (one line from the CLI)."""
     if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    cert, key, client_ca = settings.tls_cert, settings.tls_key, settings.tls_client_ca
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key, password=_no_password)
+    except ssl.SSLError as error:
+        if error.reason == "KEY_VALUES_MISMATCH":
+            raise ValueError(
+                f"TLS: the private key {key} (--tls-key) does not belong to the certificate {cert} (--tls-cert)"
+            ) from None
+        raise ValueError(
+            f"TLS: cannot load the certificate {cert} (--tls-cert) with the private key {key} (--tls-key): "
+            f"{error.reason or error}; both must be PEM files and the key unencrypted"
+        ) from None
+    if client_ca is not None:
+        try:
+            context.load_verify_locations(cafile=client_ca)
+        except ssl.SSLError as error:
+            raise ValueError(
+                f"TLS: cannot load the client CA {client_ca} (--tls-client-ca): {error.reason or error}; "
+                "it must hold PEM certificates"
+            ) from None
+    return _TlsFiles(key.read_bytes(), cert.read_bytes(), client_ca.read_bytes() if client_ca else None)
+
+
+def _bind(server: grpc.Server, settings: ServerSettings, tls: _TlsFiles | None) -> int:
+    if tls is None:
         return int(server.add_insecure_port(settings.listen))
-    client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
     credentials = grpc.ssl_server_credentials(
-        [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
-        root_certificates=client_ca,
-        require_client_auth=client_ca is not None,
+        [(tls.key, tls.cert)],
+        root_certificates=tls.client_ca,
+        require_client_auth=tls.client_ca is not None,
     )
     return int(server.add_secure_port(settings.listen, credentials))
 
