@@ -67,6 +67,9 @@ class ServerSettings:
     tls_client_ca: Path | None = None
     # HOST:PORT for Prometheus metrics over HTTP; empty means no metrics endpoint.
     metrics_listen: str = ""
+    # Seconds between probes of the storage backend: health turns NOT_SERVING while it cannot be
+    # reached and SERVING again when it answers; 0 = no probes.
+    health_interval: float = 5.0
     index: IndexSettings = field(default_factory=IndexSettings)
 
     def __post_init__(self) -> None:
@@ -84,6 +87,8 @@ class ServerSettings:
             raise ValueError(f"max_streams must be 0 (auto) or below workers ({self.workers}), got {self.max_streams}")
         if self.stream_idle_seconds <= 0:
             raise ValueError(f"stream_idle_seconds must be positive, got {self.stream_idle_seconds}")
+        if self.health_interval < 0:
+            raise ValueError(f"health_interval must not be negative, got {self.health_interval}")
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be at least 1024, got {self.max_message_bytes}")
 
@@ -145,6 +150,13 @@ SERVER_OPTIONS = (
     Option("tls_key", "--tls-key", "TLS_KEY", "server private key (PEM)", kind=Path),
     Option("tls_client_ca", "--tls-client-ca", "TLS_CLIENT_CA", "require client certificates from this CA", kind=Path),
     Option("metrics_listen", "--metrics-listen", "METRICS_LISTEN", "HOST:PORT for Prometheus metrics (off if empty)"),
+    Option(
+        "health_interval",
+        "--health-interval",
+        "HEALTH_INTERVAL",
+        "seconds between storage probes that turn health NOT_SERVING while storage is down (0 = off)",
+        kind=float,
+    ),
 )
 
 INDEX_OPTIONS = (

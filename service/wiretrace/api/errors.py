@@ -16,6 +16,10 @@ from wiretrace.core import errors
 from wiretrace.core.semantic import SemanticUnavailable
 
 ERROR_DOMAIN = "wiretrace.v1"
+# A status message travels in the trailing metadata (twice: grpc-message and the details), which
+# gRPC caps at 16 KiB; a message that quotes a client's input could exceed that and the client
+# would get RESOURCE_EXHAUSTED instead of the error. Messages are cut to this many UTF-8 bytes.
+MAX_MESSAGE_BYTES = 1_000
 
 STATUS_BY_ERROR: dict[type[errors.WiretraceError], grpc.StatusCode] = {
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -39,8 +43,18 @@ def status_code_of(error: errors.WiretraceError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+def clip_message(message: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    """``message`` if it fits in ``limit`` UTF-8 bytes, else its longest prefix that does, marked as cut."""
+    encoded = message.encode("utf-8", "replace")
+    if len(encoded) <= limit:
+        return message
+    marker = f"... ({len(message)} characters, cut)"
+    return encoded[: limit - len(marker)].decode("utf-8", "ignore") + marker
+
+
 def to_status(code: grpc.StatusCode, reason: str, message: str) -> grpc.Status:
-    """A rich status: canonical code, message and an ErrorInfo detail."""
+    """A rich status: canonical code, message (cut to :data:`MAX_MESSAGE_BYTES`) and an ErrorInfo detail."""
+    message = clip_message(message)
     detail = any_pb2.Any()
     detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
     status = status_pb2.Status(code=code.value[0], message=message, details=[detail])

@@ -1,5 +1,5 @@
 """Cross-cutting concerns as server interceptors: request ids and access logs,
-Prometheus metrics, and bearer-token authentication."""
+Prometheus metrics, bearer-token authentication, and requests that are not valid protobuf."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from wiretrace.api.errors import to_status
+from wiretrace.api.errors import abort, to_status
 from wiretrace.api.metrics import LATENCY, REQUESTS
 
 log = logging.getLogger("wiretrace.access")
@@ -192,3 +192,120 @@ class BearerTokenInterceptor(_Interceptor):
             return refuse
 
         return _wrap(handler, deny)
+
+
+class _Malformed:
+    """What the guarded deserializer returns for bytes that do not parse (never None: gRPC takes
+    None for its own failure)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _refuse_malformed(context: grpc.ServicerContext, malformed: _Malformed, what: str) -> None:
+    abort(
+        context,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+        f"{what} is not a valid protobuf message of this method ({malformed.error}); "
+        "strings must be UTF-8 and messages complete",
+    )
+
+
+class MalformedRequestInterceptor(_Interceptor):
+    """Bytes that do not parse as the method's request message (invalid UTF-8 in a string field,
+    a truncated message, groups nested too deep) are the client's error: INVALID_ARGUMENT with
+    reason MALFORMED_REQUEST, instead of gRPC's INTERNAL "Exception deserializing request!" and
+    an ERROR log line with a traceback. The handlers behind it never see such a request; on a
+    stream, the messages before the bad one are answered, then the stream ends with the error.
+
+    Register it last, so that it sits next to the servicer (inside authentication and logs)."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        deserializer = handler.request_deserializer
+
+        def deserialize(data: bytes) -> Any:
+            try:
+                return deserializer(data)
+            except Exception as error:  # whatever fails to parse a client's bytes is the client's fault
+                return _Malformed(error)
+
+        if handler.unary_unary or handler.unary_stream:
+            return _replace(handler, deserialize, _guard_unary(handler))
+        return _replace(handler, deserialize, _guard_stream(handler))
+
+
+def _guard_unary(handler: grpc.RpcMethodHandler[Any, Any]) -> Behavior:
+    if handler.unary_unary:
+        behavior = handler.unary_unary
+
+        def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
+            if isinstance(request, _Malformed):
+                _refuse_malformed(context, request, "the request")
+            return behavior(request, context)
+
+        return unary_unary
+    assert handler.unary_stream is not None
+    streaming = handler.unary_stream
+
+    def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        if isinstance(request, _Malformed):
+            _refuse_malformed(context, request, "the request")
+        yield from streaming(request, context)
+
+    return unary_stream
+
+
+def _guard_stream(handler: grpc.RpcMethodHandler[Any, Any]) -> Behavior:
+    def checked(requests: Iterator[Any], found: list[tuple[int, _Malformed]]) -> Iterator[Any]:
+        """The requests up to the first malformed one, which ends them (and is remembered)."""
+        for index, request in enumerate(requests):
+            if isinstance(request, _Malformed):
+                found.append((index, request))
+                return
+            yield request
+
+    if handler.stream_unary:
+        behavior = handler.stream_unary
+
+        def stream_unary(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+            found: list[tuple[int, _Malformed]] = []
+            response = behavior(checked(requests, found), context)
+            if found:
+                _refuse_malformed(context, found[0][1], f"message {found[0][0]} of the stream")
+            return response
+
+        return stream_unary
+    assert handler.stream_stream is not None
+    streaming = handler.stream_stream
+
+    def stream_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+        found: list[tuple[int, _Malformed]] = []
+        yield from streaming(checked(requests, found), context)
+        if found:
+            _refuse_malformed(context, found[0][1], f"message {found[0][0]} of the stream")
+
+    return stream_stream
+
+
+def _replace(
+    handler: grpc.RpcMethodHandler[Any, Any], deserializer: Callable[[bytes], Any], behavior: Behavior
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """``handler`` with another request deserializer and behaviour (of the same kind)."""
+    serializer = handler.response_serializer
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(behavior, deserializer, serializer)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(behavior, deserializer, serializer)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(behavior, deserializer, serializer)
+    return grpc.stream_stream_rpc_method_handler(behavior, deserializer, serializer)
