@@ -68,3 +68,15 @@ def test_full_64_bit_keys_are_found_and_only_low_bit_twins_collide() -> None:
     index.add(3, np.array([0xDEADBEEF_00000000], dtype=np.uint64))
     owners, _ = index.hits(np.array([key], dtype=np.uint64))
     assert set(owners.tolist()) == {1, 2}
+
+
+def test_a_crowded_bucket_reads_only_its_earliest_owners() -> None:
+    index = CompactBuckets()
+    shared = np.array([0xABCDEF], dtype=np.uint64)
+    for owner in range(3000):  # one bucket of 3,000 copies, written out into several runs
+        index.add(owner, np.concatenate([shared, np.array([owner * 7 + 1_000_003], dtype=np.uint64)]))
+    index._flush()
+    owners, counts = index.hits(shared, per_key=50)
+    assert len(owners) <= 50 * (len(index._runs) + 1)
+    assert set(owners.tolist()) >= set(range(50))  # the earliest added, ties to ingest order
+    assert set(index.hits(shared)[0].tolist()) == set(range(3000))

@@ -32,12 +32,16 @@ def _positions(low: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt
 
 
 def owners_of(
-    run_keys: npt.NDArray[np.unsignedinteger[Any]], run_owners: Owners, wanted: npt.NDArray[np.unsignedinteger[Any]]
+    run_keys: npt.NDArray[np.unsignedinteger[Any]],
+    run_owners: Owners,
+    wanted: npt.NDArray[np.unsignedinteger[Any]],
+    per_key: int | None = None,
 ) -> Owners:
-    """Owners of every entry of a sorted run whose key is in ``wanted``."""
+    """Owners of every entry of a sorted run whose key is in ``wanted`` (the first ``per_key`` of a key)."""
     low = np.searchsorted(run_keys, wanted, side="left")
     high = np.searchsorted(run_keys, wanted, side="right")
-    return run_owners[_positions(low, high - low)]
+    counts = high - low if per_key is None else np.minimum(high - low, per_key)
+    return run_owners[_positions(low, counts)]
 
 
 class SortedRun:
@@ -63,9 +67,9 @@ class SortedRun:
         self.keys = np.insert(self.keys, where, flat)
         self.owners = np.insert(self.owners, where, owner_of)
 
-    def lookup(self, wanted: npt.NDArray[np.unsignedinteger[Any]]) -> Owners:
+    def lookup(self, wanted: npt.NDArray[np.unsignedinteger[Any]], per_key: int | None = None) -> Owners:
         """Owners of the entries whose key is in ``wanted`` (sorted, in this run's key type)."""
-        return owners_of(self.keys, self.owners, wanted)
+        return owners_of(self.keys, self.owners, wanted, per_key)
 
 
 class _FrozenRun:
@@ -88,14 +92,25 @@ class _FrozenRun:
     def nbytes(self) -> int:
         return int(self.keys.nbytes + self.owners.nbytes + self._starts.nbytes)
 
-    def lookup(self, wanted: npt.NDArray[np.uint32]) -> Owners:
+    def lookup(self, wanted: npt.NDArray[np.uint32], per_key: int | None = None) -> Owners:
         prefix = (wanted >> self._shift).astype(np.int64)
         low = self._starts[prefix].astype(np.int64)
         counts = self._starts[prefix + 1].astype(np.int64) - low
+        if per_key is not None and int(counts.max(initial=0)) > 4 * per_key:
+            # A crowded prefix (a bucket of thousands): search the keys exactly instead of scanning it.
+            return owners_of(self.keys, self.owners, wanted, per_key)
         positions = _positions(low, counts)
         hits = positions[self.keys[positions] == np.repeat(wanted, counts)]
+        if per_key is not None and hits.size:
+            hits = hits[_rank_within_key(self.keys[hits]) < per_key]
         found: Owners = self.owners[hits]
         return found
+
+
+def _rank_within_key(keys: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    """For sorted keys, each entry's position among the entries of the same key."""
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return np.arange(keys.size) - np.repeat(starts, np.diff(np.append(starts, keys.size)))
 
 
 class CompactBuckets:
@@ -127,12 +142,16 @@ class CompactBuckets:
     def remove(self, owner: int) -> None:
         self._removed.add(owner)
 
-    def hits(self, keys: Keys) -> tuple[Owners, npt.NDArray[np.int64]]:
-        """Owners of any of ``keys`` (ascending) and how many of the keys' buckets each is in."""
+    def hits(self, keys: Keys, per_key: int | None = None) -> tuple[Owners, npt.NDArray[np.int64]]:
+        """Owners of any of ``keys`` (ascending) and how many of the keys' buckets each is in.
+
+        ``per_key`` reads only the first (earliest added) owners of a bucket in each run: a
+        bucket that thousands of copies of one story share then costs what a small one does.
+        """
         wanted = np.unique(keys.ravel().astype(_KEY))
         if wanted.size == 0:
             return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
-        parts = [self._pending.lookup(wanted)] + [run.lookup(wanted) for run in self._runs]
+        parts = [self._pending.lookup(wanted, per_key)] + [run.lookup(wanted, per_key) for run in self._runs]
         owners, counts = np.unique(np.concatenate(parts), return_counts=True)
         if self._removed:
             dead = np.fromiter(self._removed, dtype=np.uint32, count=len(self._removed))
