@@ -76,7 +76,7 @@ def test_a_crowded_bucket_reads_only_its_earliest_owners() -> None:
     for owner in range(3000):  # one bucket of 3,000 copies, written out into several runs
         index.add(owner, np.concatenate([shared, np.array([owner * 7 + 1_000_003], dtype=np.uint64)]))
     index._flush()
-    owners, counts = index.hits(shared, per_key=50)
+    owners, _ = index.hits(shared, per_key=50)
     assert len(owners) <= 50 * (len(index._runs) + 1)
     assert set(owners.tolist()) >= set(range(50))  # the earliest added, ties to ingest order
     assert set(index.hits(shared)[0].tolist()) == set(range(3000))

@@ -10,24 +10,30 @@ gold labels. Datasets (see ../shared/eval/README.md):
   linked; different lines must not be merged.
 - wmt21 article level (ja-en, is-en): lines joined per article; the reference and machine
   translations of one article must form one cluster.
+- news (../shared/news, beside the eval folder): lineage coherence on real news, Reuters-21578
+  then BBC: members of one cluster match each other, no cluster mixes BBC categories, texts
+  published twice share a story cluster.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import json
+import random
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from wiretrace.bootstrap import open_engine
 from wiretrace.config import StorageSettings
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.matching import verify
-from wiretrace.core.model import ArticleDraft, MatchKind
+from wiretrace.core.model import Article, ArticleDraft, MatchKind
 from wiretrace.core.settings import IndexSettings
 
 
@@ -268,6 +274,95 @@ def wmt_articles(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     return scores
 
 
+def _news_drafts(folder: Path, reuters: int) -> tuple[list[ArticleDraft], dict[str, str]]:
+    """The first ``reuters`` Reuters-21578 stories, then the BBC ones (with their categories)."""
+    drafts: list[ArticleDraft] = []
+    categories: dict[str, str] = {}
+    for name, limit in (("reuters21578.jsonl", reuters), ("bbc.jsonl", None)):
+        with open(folder / name, encoding="utf-8") as lines:
+            for number, line in enumerate(lines):
+                if limit is not None and number >= limit:
+                    break
+                item = json.loads(line)
+                article_id = "".join(c if c.isalnum() or c in "._-" else "-" for c in item["id"])
+                published = item.get("published_at")
+                when = datetime.fromisoformat(published).replace(tzinfo=UTC) if published else None
+                drafts.append(
+                    ArticleDraft(
+                        article_id,
+                        item["text"],
+                        title=item.get("title") or "",
+                        source=item["source"],
+                        publish_time=when,
+                    )
+                )
+                if "category" in (item.get("meta") or {}):
+                    categories[article_id] = item["meta"]["category"]
+    return drafts, categories
+
+
+def news_coherence(folder: Path, settings: IndexSettings, reuters: int = 3000, pairs: int = 500) -> Scores:
+    """Lineage clusters on real news: a cluster is one reused text, so its members match each other.
+
+    Random pairs of members of one cluster (drawn uniformly over all such pairs) are verified
+    against each other directly; no cluster may mix BBC categories; every group of articles with
+    the same text must share a story cluster.
+    """
+    scores = Scores("news-coherence")
+    drafts, categories = _news_drafts(folder, reuters)
+    with tempfile.TemporaryDirectory() as directory:
+        engine = _engine(directory, settings)
+        _ingest(engine, drafts)
+        members: dict[str, list[str]] = {}
+        page = engine.list_clusters(page_size=1000)
+        summaries = list(page.items)
+        while page.next_page_token:
+            page = engine.list_clusters(page_size=1000, page_token=page.next_page_token)
+            summaries += page.items
+        for summary in summaries:
+            members[summary.cluster_id] = [m.article_id for m in _all_members(engine, summary.cluster_id)]
+        stories = {a.article_id: a.cluster_id for a in engine.storage.iter_articles()}
+        rng = random.Random(7)
+        weights = [len(m) * (len(m) - 1) / 2 for m in members.values()]
+        drawn = rng.choices(list(members.values()), weights=weights, k=pairs) if members else []
+        direct = 0
+        for group in drawn:
+            first, second = rng.sample(group, 2)
+            direct += _match_directly(engine, first, second)
+        engine.close()
+    by_text: defaultdict[str, list[str]] = defaultdict(list)
+    for draft in drafts:
+        by_text[" ".join(draft.text.split())].append(draft.article_id)
+    duplicate_groups = [ids for ids in by_text.values() if len(ids) > 1]
+    together = sum(1 for ids in duplicate_groups if len({stories[i] for i in ids}) == 1)
+    mixed = sum(1 for ids in members.values() if len({categories[i] for i in ids if i in categories}) > 1)
+    scores.add("articles", len(drafts))
+    scores.add("clusters_of_two_or_more", len(members))
+    scores.add("largest_cluster", max((len(m) for m in members.values()), default=0))
+    scores.add("pairs_drawn", len(drawn))
+    scores.add("pairs_matching_directly", direct / len(drawn) if drawn else 1.0)
+    scores.add("clusters_mixing_bbc_categories", mixed)
+    scores.add("exact_duplicate_groups", len(duplicate_groups))
+    scores.add("exact_duplicate_groups_in_one_story", together / len(duplicate_groups) if duplicate_groups else 1.0)
+    return scores
+
+
+def _all_members(engine: Wiretrace, cluster_id: str) -> list[Article]:
+    cluster = engine.cluster(cluster_id, page_size=1000)
+    found = list(cluster.members)
+    while cluster.next_page_token:
+        cluster = engine.cluster(cluster_id, page_size=1000, page_token=cluster.next_page_token)
+        found += cluster.members
+    return found
+
+
+def _match_directly(engine: Wiretrace, first: str, second: str) -> bool:
+    """Whether the two stored articles match each other, verified on their own (no boilerplate filter)."""
+    a, b = engine.analyse(engine.get(first).text), engine.analyse(engine.get(second).text)
+    found = verify(second, a.features, a.document_signature, b.features, b.document_signature, engine.settings)
+    return found is not None
+
+
 EVALUATIONS: dict[str, list[Callable[[Path, IndexSettings], Scores]]] = {
     "clough-stevenson": [lambda root, s: clough_stevenson(root / "clough-stevenson", s)],
     "msrp": [lambda root, s: msrp(root / "msrp", s)],
@@ -277,6 +372,8 @@ EVALUATIONS: dict[str, list[Callable[[Path, IndexSettings], Scores]]] = {
         lambda root, s: wmt_articles(root / "wmt21", "ja-en", s),
         lambda root, s: wmt_articles(root / "wmt21", "is-en", s),
     ],
+    # Real news beside the labelled corpora (../shared/news next to ../shared/eval).
+    "news": [lambda root, s: news_coherence(root.parent / "news", s)],
 }
 
 

@@ -194,7 +194,14 @@ class Wiretrace:
         matches, records = self._matcher.match(view, analysis, exclude={draft.article_id}, source=draft.source)
         matched = {i: r.article for i, r in records.items()}
         placed = Article.from_draft(draft, create_time=self._clock(), cluster_id="")
-        placement = lineage.place(view, placed, matches, matched, max_statements=self.settings.max_statements)
+        placement = lineage.place(
+            view,
+            placed,
+            matches,
+            matched,
+            max_statements=self.settings.max_statements,
+            same_outlet_jaccard=self.settings.near_duplicate_jaccard,
+        )
         article = replace(placed, cluster_id=placement.story_id)
         kept = matches[: self.settings.max_stored_matches]
         view.add(ArticleRecord.of(article, analysis), [MatchEdge(draft.article_id, m.article_id, m) for m in kept])

@@ -41,7 +41,7 @@ class IndexSettings:
     # story with thousands of stored copies then costs a bounded handful of verifications.
     max_candidates: int = 64
     # ... and verification stops once this many near-duplicates are found among them.
-    max_near_duplicates: int = 8
+    max_near_duplicates: int = 16
     # Matches kept per article as stored evidence (FindMatches verifies on demand beyond them).
     max_stored_matches: int = 20
     # Reused-passage matches of one article that place it in statement clusters, best first.
