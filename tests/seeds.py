@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from wiretrace.core.engine import Wiretrace
@@ -23,3 +24,12 @@ def statement_of(engine: Wiretrace, article_id: str) -> Cluster:
     statements = [c for c in engine.clusters_of(article_id) if c.kind is ClusterKind.STATEMENT]
     largest = max(statements, key=lambda c: c.member_count)
     return engine.cluster(largest.cluster_id)
+
+
+def syndicated_copy(number: int, text: str, edits: int = 3) -> str:
+    """A copy of ``text`` as an outlet would re-publish it: a few words changed (deterministic)."""
+    words = text.split(" ")
+    rng = random.Random(number)
+    for _ in range(edits):
+        words[rng.randrange(len(words))] = f"edit{number}"
+    return " ".join(words)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
-from wiretrace.core.engine import Wiretrace
+from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import IndexMismatch
 from wiretrace.core.maintenance import check_consistency
 from wiretrace.core.model import (
     Article,
+    ArticleDraft,
     ClusterKind,
     ClusterSummary,
     Match,
@@ -27,7 +28,7 @@ from wiretrace.core.ports import ArticleRecord, ChangeSet, IndexIdentity, Storag
 from wiretrace.storage.redis import RedisStorage
 from wiretrace.storage.sqlite import SqliteStorage
 
-from seeds import TOKAYEV_VERBATIM, seed_drafts
+from seeds import TOKAYEV_VERBATIM, seed_drafts, syndicated_copy
 
 IDENTITY = IndexIdentity("test-v1", 8, 1, 5, 4, 2, 2, 4)
 PARAMETERS = {"num_perm": 8, "shingle_size": 5, "semantic": False}
@@ -328,3 +329,39 @@ def test_replicas_share_matches_and_lineage(make_shared_storage: Factory) -> Non
     second.delete("003")
     assert _statement_members(first, "001") == {"000", "001"}
     assert check_consistency(first) == []
+
+
+def test_a_thousand_copies_page_and_re_root(make_storage: Factory) -> None:
+    """A story syndicated 999 times: root and size right, paging complete and stable, the root's
+    delete re-roots it, and check finds it consistent (issue 13), on every backend."""
+    engine = Wiretrace(make_storage())
+    story, start = seed_drafts()[4].text, datetime(2022, 1, 7, tzinfo=UTC)
+    original = ArticleDraft("original", story, source="Wire", publish_time=start)
+    copies = [
+        ArticleDraft(
+            f"copy{n:04d}", syndicated_copy(n, story), source=f"Outlet {n}", publish_time=start + timedelta(minutes=n)
+        )
+        for n in range(1, 1000)
+    ]
+    engine.ingest(original)
+    for start in range(0, len(copies), 100):
+        results = engine.ingest_batch([IngestRequest(d) for d in copies[start : start + 100]])
+        assert all(not isinstance(r, Exception) for r in results)
+    last = results[-1]
+    assert not isinstance(last, Exception)
+    assert last.cluster.member_count == 1000 and last.cluster.root_id == "original"
+    assert len(last.cluster.members) <= 2  # a summary: the article and its parent, never the member list
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = engine.cluster_of("copy0500", page_size=128, page_token=token)
+        seen += [a.article_id for a in page.members]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == ["original"] + [d.article_id for d in copies]  # complete, in lineage order, no repeats
+    assert page.member_count == 1000
+    engine.delete("original")
+    cluster = engine.cluster_of("copy0500", page_size=5)
+    assert cluster.root_id == "copy0001" and cluster.member_count == 999
+    assert check_consistency(engine) == []

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from wiretrace.core.analysis import Analysis
 from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
@@ -135,9 +136,14 @@ def _stale_evidence(engine: Wiretrace, edges: list[MatchEdge], batch_size: int =
     fails even so was made from texts that are not the ones stored (e.g. a replaced article).
     """
     problems: list[str] = []
-    for batch in _batches(iter(edges), batch_size):
+    analyses: dict[str, Analysis] = {}  # an article's analysis serves all its edges (a root has thousands)
+    for batch in _batches(iter(sorted(edges, key=lambda e: (e.matched_id, e.query_id))), batch_size):
         records = engine.storage.get_records({i for e in batch for i in (e.query_id, e.matched_id)})
-        analyses = {i: engine.analyse(r.article.text) for i, r in records.items()}
+        if len(analyses) > 20_000:
+            analyses.clear()
+        for article_id, record in records.items():
+            if article_id not in analyses:
+                analyses[article_id] = engine.analyse(record.article.text)
         for edge in batch:
             query, matched = records[edge.query_id], records[edge.matched_id]
             inside = all(

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from wiretrace.core.analysis import Analysis
 
 
+# Owners a candidate look-up reads from one bucket, the earliest ingested first: enough to rank
+# candidates, and a bucket that thousands of copies of one story share costs what a small one does.
+# A sentence shared by many articles is a story's, found through its document buckets.
+DOCUMENT_BUCKET_READ = 256
+PASSAGE_BUCKET_READ = 32
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleRecord:
     """An article with what the index keeps of it."""

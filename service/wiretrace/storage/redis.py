@@ -10,8 +10,8 @@ command, so the same code runs on a single node and on Redis Cluster:
 ``P:a:<article_id>``                    hash        article fields (``cluster_id``: its story), signature,
                                                     bucket keys
 ``P:order``                             sorted set  article ids scored by ingest sequence
-``P:bd:{P:s<n>}:<key>``                 set         document LSH bucket: article ids (shard n = key mod 1024)
-``P:bp:{P:s<n>}:<key>``                 set         passage LSH bucket
+``P:bd:{P:s<n>}:<key>``                 sorted set  document LSH bucket: ids scored by ingest sequence (n = key % 1024)
+``P:bp:{P:s<n>}:<key>``                 sorted set  passage LSH bucket
 ``P:fp:<fingerprint>``                  set         articles containing that exact passage wording
 ``P:fps:<outlet>:<fp>``                 set         the same, for one outlet (``source``)
 ``P:e:<article_id>``                    hash        the article's own best matches: matched id -> evidence
@@ -63,7 +63,7 @@ from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to
 from wiretrace.core.errors import IndexMismatch, StorageUnavailable
 from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
-from wiretrace.core.ports import ArticleRecord, ChangeSet
+from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord, ChangeSet
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,24 +73,33 @@ _LOCK_WAIT_SECONDS = 60
 # Bucket keys are spread over this many hash-tagged shards; one shard's buckets share a slot,
 # so a batch writes them with one script call and a query reads them with one script call.
 _SHARDS = 1024
+# Buckets are sorted sets scored by ingest sequence: a look-up reads the earliest owners only.
+# ARGV[2] holds "member seq\nkey key ...\n" lines (ZADD) or "member\nkey key ...\n" (ZREM).
 _BUCKET_SCRIPT = """
 local prefix, command = KEYS[1], ARGV[1]
 local count = 0
-for member, keys in string.gmatch(ARGV[2], "([^\\n]+)\\n([^\\n]*)\\n") do
+for head, keys in string.gmatch(ARGV[2], "([^\\n]+)\\n([^\\n]*)\\n") do
+    local member, score = string.match(head, "^(%S+) ?(%S*)$")
     for key in string.gmatch(keys, "%S+") do
-        redis.call(command, prefix .. key, member)
+        if command == "ZADD" then
+            redis.call("ZADD", prefix .. key, score, member)
+        else
+            redis.call("ZREM", prefix .. key, member)
+        end
         count = count + 1
     end
 end
 return count
 """
-# One shard's document (KEYS[1] prefix, ARGV[1] keys) and passage buckets (KEYS[2], ARGV[2]):
-# each article they hold and in how many of them, as a flat list "id, count, id, count, ...".
+# One shard's document (KEYS[1] prefix, ARGV[1] keys) and passage buckets (KEYS[2], ARGV[2]),
+# reading the earliest ARGV[3] / ARGV[4] owners of each: the ARGV[5] articles they hold most
+# often (ties to the earliest read), as a flat list "id, count, id, count, ...".
 _COUNT_SCRIPT = """
 local counts, seen = {}, {}
 for i = 1, 2 do
+    local read = tonumber(ARGV[i + 2]) - 1
     for key in string.gmatch(ARGV[i], "%S+") do
-        for _, member in ipairs(redis.call("SMEMBERS", KEYS[i] .. key)) do
+        for _, member in ipairs(redis.call("ZRANGE", KEYS[i] .. key, 0, read)) do
             local count = counts[member]
             if count == nil then
                 seen[#seen + 1] = member
@@ -101,10 +110,16 @@ for i = 1, 2 do
         end
     end
 end
+local order = {}
+for position, member in ipairs(seen) do order[member] = position end
+table.sort(seen, function(a, b)
+    if counts[a] ~= counts[b] then return counts[a] > counts[b] end
+    return order[a] < order[b]
+end)
 local found = {}
-for _, member in ipairs(seen) do
-    found[#found + 1] = member
-    found[#found + 1] = counts[member]
+for position = 1, math.min(#seen, tonumber(ARGV[5])) do
+    found[#found + 1] = seen[position]
+    found[#found + 1] = counts[seen[position]]
 end
 return found
 """
@@ -330,17 +345,21 @@ class RedisStorage:
             for key in hex_keys
         ]
 
-    def _write_buckets(self, client: Any, command: str, entries: list[tuple[str, str, npt.NDArray[np.uint64]]]) -> None:
-        """SADD/SREM article ids to/from their buckets with one script call per shard.
+    def _write_buckets(
+        self, client: Any, command: str, entries: list[tuple[str, str, npt.NDArray[np.uint64], int | None]]
+    ) -> None:
+        """ZADD (with the ingest sequence as score) or ZREM article ids to/from their buckets,
+        with one script call per shard.
 
-        A script gets the shard's key prefix and a compact text of "article\nkey key ...\n"
+        A script gets the shard's key prefix and a compact text of "article seq\nkey key ...\n"
         lines, so a batch of articles costs a few thousand arguments, not a million. The calls
         are pipelined (on a cluster, one round trip per node).
         """
         payloads: dict[tuple[str, int], list[str]] = {}
-        for article_id, kind, keys in entries:
+        for article_id, kind, keys, seq in entries:
+            head = article_id if seq is None else f"{article_id} {seq}"
             for shard, hex_keys in self._bucket_groups(kind, keys).items():
-                payloads.setdefault((kind, shard), []).append(f"{article_id}\n{' '.join(hex_keys)}\n")
+                payloads.setdefault((kind, shard), []).append(f"{head}\n{' '.join(hex_keys)}\n")
         if not payloads:
             return
         pipe = client.pipeline(transaction=False)
@@ -435,11 +454,11 @@ class RedisStorage:
             pipe.incrby(self._key("n", "passages"), int(record.passage_keys.shape[0]))
         pipe.execute()
         # Buckets last: they only point at stored articles.
-        entries = []
-        for record in records:
-            entries.append((record.article.article_id, "bd", record.document_keys))
-            entries.append((record.article.article_id, "bp", record.passage_keys))
-        self._write_buckets(client, "SADD", entries)
+        entries: list[tuple[str, str, npt.NDArray[np.uint64], int | None]] = []
+        for seq, record in enumerate(records, first):
+            entries.append((record.article.article_id, "bd", record.document_keys, seq))
+            entries.append((record.article.article_id, "bp", record.passage_keys, seq))
+        self._write_buckets(client, "ZADD", entries)
 
     def _write_edges(self, client: Any, edges: list[MatchEdge]) -> None:
         """An edge is kept once, on its query side, with the matched side's reverse entry."""
@@ -465,10 +484,10 @@ class RedisStorage:
             return
         self._write_buckets(  # buckets first: nothing may point at a deleted article
             client,
-            "SREM",
+            "ZREM",
             [
-                (article_id, "bd", np.frombuffer(document_keys, dtype=np.uint64)),
-                (article_id, "bp", np.frombuffer(passage_keys, dtype=np.uint64)),
+                (article_id, "bd", np.frombuffer(document_keys, dtype=np.uint64), None),
+                (article_id, "bp", np.frombuffer(passage_keys, dtype=np.uint64), None),
             ],
         )
         pipe = client.pipeline(transaction=False)
@@ -653,8 +672,8 @@ class RedisStorage:
     def candidates(
         self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
     ) -> list[str]:
-        """Counted per shard by a script (one pipelined call per shard: one round trip, or one per
-        node of a cluster), summed here, ties broken by ingest sequence (``P:order``)."""
+        """Counted by a script: on one node in one call, on a cluster per shard (pipelined: one
+        round trip per node) and summed here; ties broken by ingest sequence (``P:order``)."""
         if limit <= 0:
             return []
         documents = self._bucket_groups("bd", document_keys)
@@ -663,13 +682,19 @@ class RedisStorage:
         if not shards:
             return []
         client = self._redis()
+        reads = [str(DOCUMENT_BUCKET_READ), str(PASSAGE_BUCKET_READ), str(limit)]
         pipe = client.pipeline(transaction=False)
-        for shard in shards:
+        if not self._cluster:  # one node holds every shard: one call counts them all
+            names = [
+                " ".join(self._bucket_names(kind, keys)) for kind, keys in (("bd", document_keys), ("bp", passage_keys))
+            ]
+            _queue_script(pipe, _COUNT_SCRIPT, ["", ""], [*names, *reads])
+        for shard in shards if self._cluster else ():
             _queue_script(
                 pipe,
                 _COUNT_SCRIPT,
                 [self._shard_prefix("bd", shard), self._shard_prefix("bp", shard)],
-                [" ".join(documents.get(shard, ())), " ".join(passages.get(shard, ()))],
+                [" ".join(documents.get(shard, ())), " ".join(passages.get(shard, ())), *reads],
             )
         counts: Counter[str] = Counter()
         for found in pipe.execute():
@@ -704,8 +729,8 @@ class RedisStorage:
             return False
         pipe = self._redis().pipeline(transaction=False)
         for name in names:
-            pipe.sismember(name, article_id)
-        return any(pipe.execute())
+            pipe.zscore(name, article_id)
+        return any(score is not None for score in pipe.execute())
 
     @_unavailable
     def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:

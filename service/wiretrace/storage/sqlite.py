@@ -22,7 +22,7 @@ from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to
 from wiretrace.core.errors import IndexMismatch, InvalidStore
 from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
-from wiretrace.core.ports import ArticleRecord, ChangeSet
+from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord, ChangeSet
 from wiretrace.storage.buckets import CompactBuckets
 from wiretrace.storage.dirlock import DirectoryLock
 
@@ -100,9 +100,6 @@ _ARTICLE_COLUMNS = (
 _RECORD_COLUMNS = _ARTICLE_COLUMNS + ", document_signature, document_keys, passage_keys, passage_count, "
 _RECORD_COLUMNS += "passage_fingerprints, features"
 _MAX_VARIABLES = 900
-# Owners read from one bucket per look-up, the earliest first: enough to rank candidates, and a
-# bucket shared by thousands of copies of one story costs no more than a small one.
-_BUCKET_READ = 256
 
 
 def _signed(value: int) -> int:
@@ -437,8 +434,8 @@ class SqliteStorage:
         self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
     ) -> list[str]:
         with self._lock:
-            document_owners, document_hits = self._documents.hits(document_keys, _BUCKET_READ)
-            passage_owners, passage_hits = self._passages.hits(passage_keys, _BUCKET_READ)
+            document_owners, document_hits = self._documents.hits(document_keys, DOCUMENT_BUCKET_READ)
+            passage_owners, passage_hits = self._passages.hits(passage_keys, PASSAGE_BUCKET_READ)
             owners, where = np.unique(np.concatenate((document_owners, passage_owners)), return_inverse=True)
             hits = np.bincount(where, weights=np.concatenate((document_hits, passage_hits)).astype(np.float64))
             best = np.lexsort((owners, -hits))[:limit]  # most shared buckets, then earliest ingested
