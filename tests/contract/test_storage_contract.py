@@ -25,6 +25,7 @@ from wiretrace.core.model import (
     SharedPassage,
 )
 from wiretrace.core.ports import ArticleRecord, ChangeSet, IndexIdentity, Storage
+from wiretrace.storage.memory import MemoryStorage
 from wiretrace.storage.redis import RedisStorage
 from wiretrace.storage.sqlite import SqliteStorage
 
@@ -40,7 +41,11 @@ def _factories(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Facto
     prefix = f"t{uuid.uuid4().hex[:10]}"
     opened: list[Storage] = []
 
+    shared_memory = MemoryStorage()
+
     def factory() -> Storage:
+        if request.param == "memory":  # one store in this process: every handle is the same object
+            return shared_memory
         if request.param == "sqlite":
             storage: Storage = SqliteStorage(tmp_path)
         elif request.param == "redis":
@@ -55,7 +60,7 @@ def _factories(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Facto
         storage.close()
 
 
-@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis-cluster"])
 def make_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     yield from _factories(request, tmp_path)
 

@@ -1,1 +1,2 @@
-"""Storage adapters (SQLite, Redis) behind the core's port, :class:`wiretrace.core.ports.Storage`."""
+"""Storage adapters behind the core's port (:class:`wiretrace.core.ports.Storage`): SQLite (the
+embedded default), Redis (shared by replicas), memory (tests and short-lived library use)."""
