@@ -81,6 +81,7 @@ def passage(message: pb.SharedPassage) -> models.SharedPassage:
         score=message.score,
         query_text=message.query_text,
         matched_text=message.matched_text,
+        texts_cut=message.texts_cut,
     )
 
 

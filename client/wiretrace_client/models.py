@@ -53,7 +53,8 @@ class Article(_Document):
 
 @dataclass(frozen=True, slots=True)
 class SharedPassage(_Document):
-    """Offsets are code points into each text, [start, end)."""
+    """Offsets are code points into each text, [start, end); the texts are cut to their first
+    2,000 characters when ``texts_cut`` (the offsets still cover the whole passage)."""
 
     query_start: int
     query_end: int
@@ -63,6 +64,7 @@ class SharedPassage(_Document):
     score: float
     query_text: str
     matched_text: str
+    texts_cut: bool = False
 
 
 @dataclass(frozen=True, slots=True)

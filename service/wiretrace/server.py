@@ -200,6 +200,7 @@ def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -
         max_stream_rate=settings.max_stream_rate,
         max_streams=settings.stream_limit,
         stream_idle_seconds=settings.stream_idle_seconds,
+        max_message_bytes=settings.max_message_bytes,
     )
     pb_grpc.add_WiretraceServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)

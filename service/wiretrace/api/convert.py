@@ -89,7 +89,14 @@ def article_message(article: model.Article, *, with_text: bool = True) -> pb.Art
     )
 
 
+# Characters of a passage's text a response carries on each side: a near-duplicate of a long
+# article is one passage of the whole text, and a response must stay far below the message limit.
+PASSAGE_TEXT_CHARS = 2000
+
+
 def passage_message(passage: model.SharedPassage, query_text: str, matched_text: str) -> pb.SharedPassage:
+    query_end = min(passage.query_end, passage.query_start + PASSAGE_TEXT_CHARS)
+    matched_end = min(passage.matched_end, passage.matched_start + PASSAGE_TEXT_CHARS)
     return pb.SharedPassage(
         query_start=passage.query_start,
         query_end=passage.query_end,
@@ -97,8 +104,9 @@ def passage_message(passage: model.SharedPassage, query_text: str, matched_text:
         matched_end=passage.matched_end,
         kind=_PASSAGE_KINDS[passage.kind],
         score=passage.score,
-        query_text=query_text[passage.query_start : passage.query_end],
-        matched_text=matched_text[passage.matched_start : passage.matched_end],
+        query_text=query_text[passage.query_start : query_end],
+        matched_text=matched_text[passage.matched_start : matched_end],
+        texts_cut=query_end < passage.query_end or matched_end < passage.matched_end,
     )
 
 

@@ -73,12 +73,14 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         max_stream_rate: float = 0.0,
         max_streams: int = 8,
         stream_idle_seconds: float = 120.0,
+        max_message_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.engine = engine
         self.stream_batch = stream_batch
         self.max_stream_rate = max_stream_rate
         self.max_streams = max_streams
         self.stream_idle_seconds = stream_idle_seconds
+        self.max_message_bytes = max_message_bytes
         # Each open stream holds a server thread: capped below the pool, so that health checks and
         # unary calls always find one whatever clients do.
         self._streams = threading.BoundedSemaphore(max_streams)
@@ -234,7 +236,9 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
 
     @_rpc
     def ListArticles(self, request: pb.ListArticlesRequest, context: grpc.ServicerContext) -> pb.ListArticlesResponse:
-        page = self.engine.list_articles(request.page_size, request.page_token)
+        # Texts take up to 4 bytes a character: a page with texts stays within a quarter of the limit.
+        budget = None if request.omit_text else self.max_message_bytes // 16
+        page = self.engine.list_articles(request.page_size, request.page_token, text_budget=budget)
         return pb.ListArticlesResponse(
             articles=[convert.article_message(a, with_text=not request.omit_text) for a in page.items],
             next_page_token=page.next_page_token,

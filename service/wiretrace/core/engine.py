@@ -206,7 +206,7 @@ class Wiretrace:
         kept = matches[: self.settings.max_stored_matches]
         view.add(ArticleRecord.of(article, analysis), [MatchEdge(draft.article_id, m.article_id, m) for m in kept])
         self._matcher.remember(draft.article_id, article.content_sha256, analysis.features)
-        return draft.article_id, outcome, tuple(matches)
+        return draft.article_id, outcome, tuple(kept)
 
     def delete(self, article_id: str) -> None:
         """Remove an article, its index entries, edges and cluster memberships."""
@@ -276,10 +276,22 @@ class Wiretrace:
             raise ArticleNotFound(article_id)
         return article
 
-    def list_articles(self, page_size: int = 0, page_token: str = "") -> Page[Article]:
+    def list_articles(
+        self, page_size: int = 0, page_token: str = "", *, text_budget: int | None = None
+    ) -> Page[Article]:
+        """A page in ingest order; ``text_budget`` (characters) ends a page early once its texts
+        reach it (at least one article a page), so that a page of long texts fits in a message."""
         limit = paging.page_size(page_size)
         after = int(paging.decode_token(page_token, "a") or 0)
         articles = self.storage.list_articles(after, limit + 1)
+        if text_budget is not None:
+            total = fits = 0
+            for article in articles[:limit]:
+                total += len(article.text)
+                if fits and total > text_budget:
+                    break
+                fits += 1
+            limit = min(limit, fits)
         more = len(articles) > limit
         articles = articles[:limit]
         token = paging.encode_token("a", str(articles[-1].seq)) if more else ""

@@ -479,6 +479,7 @@ class SharedPassage(_message.Message):
     SCORE_FIELD_NUMBER: _builtins.int
     QUERY_TEXT_FIELD_NUMBER: _builtins.int
     MATCHED_TEXT_FIELD_NUMBER: _builtins.int
+    TEXTS_CUT_FIELD_NUMBER: _builtins.int
     query_start: _builtins.int
     query_end: _builtins.int
     matched_start: _builtins.int
@@ -487,7 +488,12 @@ class SharedPassage(_message.Message):
     score: _builtins.float
     """Similarity of the two passages' features, 0-1."""
     query_text: _builtins.str
+    """The passage's text on each side, cut to its first 2,000 characters (see texts_cut); the
+    offsets always cover the whole passage.
+    """
     matched_text: _builtins.str
+    texts_cut: _builtins.bool
+    """True when query_text or matched_text was cut, so that a response stays small whatever the texts."""
     def __init__(
         self,
         *,
@@ -499,10 +505,11 @@ class SharedPassage(_message.Message):
         score: _builtins.float = ...,
         query_text: _builtins.str = ...,
         matched_text: _builtins.str = ...,
+        texts_cut: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "matched_end", b"matched_end", "matched_start", b"matched_start", "matched_text", b"matched_text", "query_end", b"query_end", "query_start", b"query_start", "query_text", b"query_text", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "matched_end", b"matched_end", "matched_start", b"matched_start", "matched_text", b"matched_text", "query_end", b"query_end", "query_start", b"query_start", "query_text", b"query_text", "score", b"score", "texts_cut", b"texts_cut"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
