@@ -113,6 +113,24 @@ def _rank_within_key(keys: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
     return np.arange(keys.size) - np.repeat(starts, np.diff(np.append(starts, keys.size)))
 
 
+def ranked_owners(
+    documents: CompactBuckets,
+    passages: CompactBuckets,
+    document_keys: Keys,
+    passage_keys: Keys,
+    limit: int,
+    reads: tuple[int, int],
+) -> list[int]:
+    """The ``limit`` owners in most of the keys' buckets (document and passage buckets together,
+    reading at most ``reads`` owners of a bucket of each kind), ties to the lower owner number."""
+    document_owners, document_hits = documents.hits(document_keys, reads[0])
+    passage_owners, passage_hits = passages.hits(passage_keys, reads[1])
+    owners, where = np.unique(np.concatenate((document_owners, passage_owners)), return_inverse=True)
+    hits = np.bincount(where, weights=np.concatenate((document_hits, passage_hits)).astype(np.float64))
+    ranked: list[int] = owners[np.lexsort((owners, -hits))[:limit]].tolist()
+    return ranked
+
+
 class CompactBuckets:
     """bucket key -> article numbers (uint32), with insert, remove and batch look-up.
 

@@ -21,7 +21,7 @@ from wiretrace.core.errors import IndexMismatch
 from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
 from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord, ChangeSet
-from wiretrace.storage.buckets import CompactBuckets
+from wiretrace.storage.buckets import CompactBuckets, ranked_owners
 
 
 class MemoryStorage:
@@ -123,12 +123,9 @@ class MemoryStorage:
         self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
     ) -> list[str]:
         with self._lock:
-            document_owners, document_hits = self._documents.hits(document_keys, DOCUMENT_BUCKET_READ)
-            passage_owners, passage_hits = self._passages.hits(passage_keys, PASSAGE_BUCKET_READ)
-            owners, where = np.unique(np.concatenate((document_owners, passage_owners)), return_inverse=True)
-            hits = np.bincount(where, weights=np.concatenate((document_hits, passage_hits)).astype(np.float64))
-            best = np.lexsort((owners, -hits))[:limit]
-            return [self._ids[seq] for seq in owners[best].tolist()]
+            reads = (DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ)
+            seqs = ranked_owners(self._documents, self._passages, document_keys, passage_keys, limit, reads)
+            return [self._ids[seq] for seq in seqs]
 
     def buckets_hold(
         self, article_id: str, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
