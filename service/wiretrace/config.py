@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wiretrace.core.settings import IndexSettings
+from wiretrace.redaction import masked_url
 
 T = TypeVar("T")
 
@@ -35,7 +36,7 @@ class StorageSettings:
     def describe(self) -> str:
         if self.backend == "sqlite":
             return str(self.data_dir)
-        return f"redis prefix {self.redis_prefix!r} at {self.redis_url}"
+        return f"redis prefix {self.redis_prefix!r} at {masked_url(self.redis_url)}"
 
 
 def default_analysis_workers() -> int:

@@ -18,7 +18,6 @@ from concurrent import futures
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -35,6 +34,7 @@ from wiretrace.bootstrap import open_engine
 from wiretrace.config import ServerSettings, StorageSettings
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import StorageUnavailable
+from wiretrace.redaction import masked_url
 from wiretrace.v1 import wiretrace_service_pb2 as pb
 from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
 
@@ -218,7 +218,7 @@ def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -
     watcher = None
     if settings.health_interval > 0:
         watcher = HealthWatcher(
-            engine.storage.exists, health_servicer, settings.health_interval, where=describe(settings.storage)
+            engine.storage.exists, health_servicer, settings.health_interval, where=settings.storage.describe()
         )
         watcher.start()
     return RunningServer(server, port, engine, health_servicer, watcher)
@@ -277,22 +277,6 @@ def _bind(server: grpc.Server, settings: ServerSettings, tls: _TlsFiles | None) 
     return int(server.add_secure_port(settings.listen, credentials))
 
 
-def describe(storage: StorageSettings) -> str:
-    """Where the index lives, for logs: a password in the Redis URL is masked."""
-    if storage.backend != "redis":
-        return storage.describe()
-    return f"redis prefix {storage.redis_prefix!r} at {masked_url(storage.redis_url)}"
-
-
-def masked_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = f"{parts.username}:" if parts.username else ":"
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}***@{host}"))
-
-
 def warn_if_unpersisted(storage: StorageSettings) -> None:
     """A warning when the Redis behind ``storage`` persists nothing (no AOF, no RDB snapshots): its
     restart empties the index. Skipped quietly where CONFIG is not allowed (managed Redis, ACLs)."""
@@ -342,7 +326,7 @@ def serve(settings: ServerSettings, explicit: Set[str] = frozenset()) -> int:
         metrics_port = start_metrics(settings.metrics_listen)
         log.info("metrics on %s (port %d)", settings.metrics_listen, metrics_port)
     host = settings.listen.rsplit(":", 1)[0]
-    where = describe(settings.storage)
+    where = settings.storage.describe()
     log.info("wiretrace listening on %s:%d (storage=%s, %s)", host, running.port, settings.storage.backend, where)
     print(f"wiretrace listening on {host}:{running.port} (storage={settings.storage.backend}, {where})", flush=True)
     stop = threading.Event()

@@ -18,7 +18,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from processes import free_port
 from redis_servers import _start
 from wiretrace.config import ServerSettings, StorageSettings
-from wiretrace.server import create_server, describe, masked_url
+from wiretrace.redaction import masked_url
+from wiretrace.server import create_server
+from wiretrace.storage.redis import RedisStorage
 
 
 def _health(port: int) -> int:
@@ -156,4 +158,5 @@ def test_passwords_are_masked_in_storage_descriptions() -> None:
     assert masked_url("rediss://app:s3cret@db/1") == "rediss://app:***@db/1"
     assert masked_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     storage = StorageSettings(backend="redis", redis_url="redis://:s3cret@db:6379/0")
-    assert "s3cret" not in describe(storage)
+    assert "s3cret" not in storage.describe()  # CLI errors and the start line
+    assert "s3cret" not in RedisStorage("redis://:s3cret@db:6379/0").describe()

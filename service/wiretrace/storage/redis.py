@@ -64,6 +64,7 @@ from wiretrace.core.errors import IndexMismatch, StorageUnavailable
 from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
 from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord, ChangeSet
+from wiretrace.redaction import masked_url
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -280,7 +281,7 @@ class RedisStorage:
         return self._client
 
     def describe(self) -> str:
-        return f"redis prefix {self.prefix!r} at {self.url}"
+        return f"redis prefix {self.prefix!r} at {masked_url(self.url)}"
 
     @_unavailable
     def exists(self) -> bool:
