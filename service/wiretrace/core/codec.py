@@ -1,12 +1,12 @@
-"""JSON-ready dicts for domain objects: used by storage adapters for edge
-evidence and by snapshot export. Field names are stable (documented format)."""
+"""JSON-ready dicts for domain objects: used by storage adapters for edge evidence and
+lineage memberships, and by snapshots. Field names are stable (documented format)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
+from wiretrace.core.model import ClusterKind, Match, MatchKind, Membership, PassageKind, SharedPassage
 
 
 def match_to_dict(match: Match) -> dict[str, Any]:
@@ -37,6 +37,34 @@ def match_from_dict(data: dict[str, Any]) -> Match:
             SharedPassage(int(qs), int(qe), int(ms), int(me), PassageKind(kind), float(score))
             for qs, qe, ms, me, kind, score in data["passages"]
         ),
+    )
+
+
+def membership_to_dict(m: Membership) -> dict[str, Any]:
+    return {
+        "cluster_id": m.cluster_id,
+        "article_id": m.article_id,
+        "kind": m.kind.value,
+        "appeared_us": m.order[0],
+        "ingested_us": m.order[1],
+        "parent_id": m.parent_id,
+        "evidence": match_to_dict(m.evidence) if m.evidence is not None else None,
+        "reason": m.reason,
+        "span": list(m.span),
+    }
+
+
+def membership_from_dict(data: dict[str, Any]) -> Membership:
+    article_id = str(data["article_id"])
+    return Membership(
+        cluster_id=str(data["cluster_id"]),
+        article_id=article_id,
+        kind=ClusterKind(data["kind"]),
+        order=(int(data["appeared_us"]), int(data["ingested_us"]), article_id),
+        parent_id=str(data["parent_id"]),
+        evidence=match_from_dict(data["evidence"]) if data["evidence"] else None,
+        reason=str(data["reason"]),
+        span=(int(data["span"][0]), int(data["span"][1])),
     )
 
 

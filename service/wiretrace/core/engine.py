@@ -10,7 +10,7 @@ atomic ``Storage.apply`` and nothing is acknowledged before it returns.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -230,8 +230,14 @@ class Wiretrace:
     def _results(self, staged: list[_Staged | Exception]) -> list[IngestResult | Exception]:
         """Results read back from the store: one read for all articles, clusters as summaries."""
         done = [item for item in staged if not isinstance(item, Exception)]
-        articles = self.storage.get_articles(article_id for article_id, _, _ in done)
+        memberships = self.storage.memberships_of(article_id for article_id, _, _ in done)
+        summaries = self.storage.cluster_summaries({m.cluster_id for m in memberships})
+        parents = {m.parent_id for m in memberships if m.parent_id}
+        articles = self.storage.get_articles({article_id for article_id, _, _ in done} | parents)
         texts = self._texts(m.article_id for _, _, matches in done for m in matches)
+        by_article: dict[str, list[Membership]] = {}
+        for membership in memberships:
+            by_article.setdefault(membership.article_id, []).append(membership)
         results: list[IngestResult | Exception] = []
         for item in staged:
             if isinstance(item, Exception):
@@ -239,30 +245,12 @@ class Wiretrace:
                 continue
             article_id, outcome, matches = item
             article = articles[article_id]
-            memberships = self.storage.memberships_of([article_id])
-            summaries = self.storage.cluster_summaries(m.cluster_id for m in memberships)
-            own = [self._summary_cluster(summaries[m.cluster_id], m, article) for m in memberships]
+            own = [_summary_cluster(summaries[m.cluster_id], m, articles) for m in by_article[article_id]]
             story = next(c for c in own if c.cluster_id == article.cluster_id)
             statements = tuple(c for c in own if c.kind is ClusterKind.STATEMENT)
             matched_texts = {m.article_id: texts.get(m.article_id, "") for m in matches}
             results.append(IngestResult(article, outcome, matches, story, matched_texts, statements))
         return results
-
-    def _summary_cluster(self, summary: ClusterSummary, membership: Membership, article: Article) -> Cluster:
-        """A cluster as an ingest answer carries it: summary, the article and its parent, its own edge."""
-        edge = membership.edge()
-        members = [article]
-        if edge is not None:
-            members[:0] = self.storage.get_articles([edge.parent_id]).values()
-        return Cluster(
-            cluster_id=summary.cluster_id,
-            root_id=summary.root_id,
-            members=tuple(members),
-            edges=() if edge is None else (edge,),
-            member_count=summary.member_count,
-            kind=summary.kind,
-            texts={a.article_id: a.text for a in members},
-        )
 
     def _texts(self, article_ids: Iterable[str]) -> dict[str, str]:
         return {i: a.text for i, a in self.storage.get_articles(article_ids).items()}
@@ -381,6 +369,23 @@ class Wiretrace:
                 "feature_version": s.feature_version,
             },
         )
+
+
+def _summary_cluster(summary: ClusterSummary, membership: Membership, articles: Mapping[str, Article]) -> Cluster:
+    """A cluster as an ingest answer carries it: summary, the article and its parent, its own edge."""
+    edge = membership.edge()
+    members = [articles[membership.article_id]]
+    if edge is not None and edge.parent_id in articles:
+        members.insert(0, articles[edge.parent_id])
+    return Cluster(
+        cluster_id=summary.cluster_id,
+        root_id=summary.root_id,
+        members=tuple(members),
+        edges=() if edge is None else (edge,),
+        member_count=summary.member_count,
+        kind=summary.kind,
+        texts={a.article_id: a.text for a in members},
+    )
 
 
 def _best_first(match: Match) -> tuple[float, str]:

@@ -18,7 +18,14 @@ from typing import IO, Any
 import numpy as np
 
 from wiretrace.core.analysis import Analysis
-from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
+from wiretrace.core.codec import (
+    from_micros,
+    match_from_dict,
+    match_to_dict,
+    membership_from_dict,
+    membership_to_dict,
+    to_micros,
+)
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.features import encode_features
@@ -267,40 +274,13 @@ def export_snapshot(engine: Wiretrace, out: IO[str], batch_size: int = 500) -> i
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
         memberships = engine.storage.memberships_of(a.article_id for a in batch)
         for membership in memberships:
-            out.write(json.dumps({"type": "membership", **_membership_dict(membership)}, ensure_ascii=False) + "\n")
+            out.write(json.dumps({"type": "membership", **membership_to_dict(membership)}, ensure_ascii=False) + "\n")
         for summary in engine.storage.cluster_summaries({m.cluster_id for m in memberships}).values():
             if summary.cluster_id in seen_clusters:
                 continue
             seen_clusters.add(summary.cluster_id)
             out.write(json.dumps({"type": "cluster", **_summary_dict(summary)}) + "\n")
     return count
-
-
-def _membership_dict(m: Membership) -> dict[str, Any]:
-    return {
-        "cluster_id": m.cluster_id,
-        "article_id": m.article_id,
-        "kind": m.kind.value,
-        "appeared_us": m.order[0],
-        "ingested_us": m.order[1],
-        "parent_id": m.parent_id,
-        "evidence": match_to_dict(m.evidence) if m.evidence is not None else None,
-        "reason": m.reason,
-        "span": list(m.span),
-    }
-
-
-def _membership_from(item: dict[str, Any]) -> Membership:
-    return Membership(
-        cluster_id=item["cluster_id"],
-        article_id=item["article_id"],
-        kind=ClusterKind(item["kind"]),
-        order=(int(item["appeared_us"]), int(item["ingested_us"]), item["article_id"]),
-        parent_id=item["parent_id"],
-        evidence=match_from_dict(item["evidence"]) if item["evidence"] else None,
-        reason=item["reason"],
-        span=(int(item["span"][0]), int(item["span"][1])),
-    )
 
 
 def _summary_dict(s: ClusterSummary) -> dict[str, Any]:
@@ -349,7 +329,7 @@ def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) ->
         raise InvalidArgument(f"not a {SNAPSHOT_FORMAT} file of version 1 or {SNAPSHOT_VERSION}")
     if header["version"] == 1:
         items = (json.loads(line) for line in lines if line.strip())
-        drafts = (_draft(item) for item in items if item.get("type") == "article")
+        drafts = article_drafts(_article_from(item) for item in items if item.get("type") == "article")
         return reindex(drafts, engine, batch_size=batch_size).ingested
     count = 0
     changes = ChangeSet()
@@ -363,26 +343,14 @@ def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) ->
             tail.edges.append(MatchEdge(item["query_id"], item["matched_id"], match_from_dict(item["evidence"])))
             continue
         if kind == "membership":
-            tail.memberships.append(_membership_from(item))
+            tail.memberships.append(membership_from_dict(item))
             continue
         if kind == "cluster":
             tail.clusters.append(_summary_from(item))
             continue
         if kind != "article":
             raise InvalidArgument(f"line {number}: unknown type {item.get('type')!r}")
-        article = Article(
-            article_id=item["article_id"],
-            text=item["text"],
-            title=item["title"],
-            source=item["source"],
-            url=item["url"],
-            publish_time=from_micros(item["publish_time_us"]),
-            language=item["language"],
-            create_time=from_micros(item["create_time_us"]) or datetime.now(UTC),
-            content_sha256=item["content_sha256"],
-            cluster_id=item["cluster_id"],
-            seq=0,
-        )
+        article = _article_from(item)
         changes.records.append(ArticleRecord.of(article, engine.analyse(article.text)))
         count += 1
         if len(changes.records) >= batch_size:
@@ -393,8 +361,9 @@ def import_snapshot(engine: Wiretrace, lines: IO[str], batch_size: int = 500) ->
     return count
 
 
-def _draft(item: dict[str, Any]) -> ArticleDraft:
-    return ArticleDraft(
+def _article_from(item: dict[str, Any]) -> Article:
+    """An article line of a snapshot (the inverse of :func:`_article_dict`)."""
+    return Article(
         article_id=item["article_id"],
         text=item["text"],
         title=item["title"],
@@ -402,4 +371,8 @@ def _draft(item: dict[str, Any]) -> ArticleDraft:
         url=item["url"],
         publish_time=from_micros(item["publish_time_us"]),
         language=item["language"],
+        create_time=from_micros(item["create_time_us"]) or datetime.now(UTC),
+        content_sha256=item["content_sha256"],
+        cluster_id=item["cluster_id"],
+        seq=0,
     )

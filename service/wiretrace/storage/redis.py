@@ -59,7 +59,14 @@ import redis
 import redis.cluster
 import redis.exceptions
 
-from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
+from wiretrace.core.codec import (
+    from_micros,
+    match_from_dict,
+    match_to_dict,
+    membership_from_dict,
+    membership_to_dict,
+    to_micros,
+)
 from wiretrace.core.errors import IndexMismatch, StorageUnavailable
 from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
@@ -184,32 +191,6 @@ def _journal_value(value: str | int | bytes) -> str:
 
 def _journal_bytes(value: str) -> bytes:
     return base64.b64decode(value)
-
-
-def _membership_dict(m: Membership) -> dict[str, Any]:
-    """A membership but its cluster and article ids (the key and field it is stored under)."""
-    return {
-        "kind": m.kind.value,
-        "appeared_us": m.order[0],
-        "ingested_us": m.order[1],
-        "parent_id": m.parent_id,
-        "evidence": match_to_dict(m.evidence) if m.evidence is not None else None,
-        "reason": m.reason,
-        "span": list(m.span),
-    }
-
-
-def _membership_from(cluster_id: str, article_id: str, data: Mapping[str, Any]) -> Membership:
-    return Membership(
-        cluster_id=cluster_id,
-        article_id=article_id,
-        kind=ClusterKind(data["kind"]),
-        order=(int(data["appeared_us"]), int(data["ingested_us"]), article_id),
-        parent_id=str(data["parent_id"]),
-        evidence=match_from_dict(data["evidence"]) if data["evidence"] else None,
-        reason=str(data["reason"]),
-        span=(int(data["span"][0]), int(data["span"][1])),
-    )
 
 
 def _summary_fields(c: ClusterSummary) -> dict[str, str | int]:
@@ -515,7 +496,7 @@ class RedisStorage:
         for cluster_id, article_id in keys:
             pipe.hget(self._key("m", article_id), cluster_id)
         return {
-            key: _membership_from(key[0], key[1], json.loads(value))
+            key: membership_from_dict(json.loads(value))
             for key, value in zip(keys, pipe.execute(), strict=True)
             if value is not None
         }
@@ -562,7 +543,7 @@ class RedisStorage:
         index.execute()
         pipe = client.pipeline(transaction=False)
         for (cluster_id, article_id), membership in latest.items():
-            value = json.dumps(_membership_dict(membership), separators=(",", ":"))
+            value = json.dumps(membership_to_dict(membership), separators=(",", ":"))
             pipe.hset(self._key("m", article_id), cluster_id, value)
         for summary in {c.cluster_id: c for c in clusters}.values():
             pipe.hset(self._key("k", summary.cluster_id), mapping=_summary_fields(summary))
@@ -583,7 +564,7 @@ class RedisStorage:
                 for r in changes.records
             ],
             "edges": [[e.query_id, e.matched_id, match_to_dict(e.evidence)] for e in changes.edges],
-            "memberships": [[m.cluster_id, m.article_id, _membership_dict(m)] for m in changes.memberships],
+            "memberships": [membership_to_dict(m) for m in changes.memberships],
             "removed_memberships": [list(key) for key in changes.removed_memberships],
             "clusters": [[c.cluster_id, _summary_fields(c)] for c in changes.clusters],
             "removed_clusters": changes.removed_clusters,
@@ -600,7 +581,7 @@ class RedisStorage:
             deletes=list(document["deletes"]),
             records=records,
             edges=[MatchEdge(q, m, match_from_dict(evidence)) for q, m, evidence in document["edges"]],
-            memberships=[_membership_from(c, a, data) for c, a, data in document["memberships"]],
+            memberships=[membership_from_dict(data) for data in document["memberships"]],
             removed_memberships=[(c, a) for c, a in document["removed_memberships"]],
             clusters=[_summary_from(c, fields) for c, fields in document["clusters"]],
             removed_clusters=list(document["removed_clusters"]),
@@ -797,7 +778,7 @@ class RedisStorage:
         for article_id in ids:
             pipe.hgetall(self._key("m", article_id))
         return [
-            _membership_from(_text(cluster_id), article_id, json.loads(value))
+            membership_from_dict(json.loads(value))
             for article_id, stored in zip(ids, pipe.execute(), strict=True)
             for cluster_id, value in sorted(stored.items())
         ]
@@ -810,7 +791,7 @@ class RedisStorage:
         for article_id in article_ids:
             pipe.hget(self._key("m", article_id), cluster_id)
         return [
-            _membership_from(cluster_id, article_id, json.loads(value))
+            membership_from_dict(json.loads(value))
             for article_id, value in zip(article_ids, pipe.execute(), strict=True)
             if value is not None
         ]
