@@ -201,6 +201,13 @@ INDEX_OPTIONS = (
     ),
     Option("max_text_chars", "--max-text-chars", "MAX_TEXT_CHARS", "longest text accepted", kind=int),
     Option(
+        "verify_meaning",
+        "--verify-meaning",
+        "VERIFY_MEANING",
+        "decide sentence pairs that words leave undecided by their meaning (a sentence encoder)",
+        kind=bool,
+    ),
+    Option(
         "semantic",
         "--semantic",
         "SEMANTIC",

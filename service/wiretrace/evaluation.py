@@ -201,6 +201,14 @@ def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+FAR_LINES = 10
+
+
+def _line_distance(edge: frozenset[str]) -> int:
+    first, second = sorted(int(item[1:]) for item in edge)
+    return second - first
+
+
 def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     """Human translations A and B of each line; a match between A_i and B_i is a hit."""
     scores = Scores(f"wmt21-{pair}-sentences")
@@ -218,6 +226,9 @@ def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     linked = sum(1 for i in range(lines) if frozenset((f"A{i}", f"B{i}")) in edges)
     same_cluster = sum(1 for i in range(lines) if clusters.get(f"A{i}", "a") == clusters.get(f"B{i}", "b"))
     wrong_edges = sum(1 for e in edges if len({item[1:] for item in e}) > 1)
+    # Lines of one article that restate each other (headline and lead) may link; lines far
+    # apart are of different articles (these sets have no article ids).
+    far_edges = sum(1 for e in edges if _line_distance(e) > FAR_LINES)
     gold = {item: item[1:] for item in clusters}
     true_positive, false_positive, false_negative = pairwise(gold, clusters)
     precision, recall, f1 = prf(true_positive, false_positive, false_negative)
@@ -226,6 +237,8 @@ def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     scores.add("human_pair_same_cluster", same_cluster / lines)
     scores.add("edges", len(edges))
     scores.add("edges_between_different_lines", wrong_edges)
+    scores.add(f"edges_between_lines_over_{FAR_LINES}_apart", far_edges)
+    scores.add("link_precision_far", linked / (linked + far_edges) if linked + far_edges else 1.0)
     scores.add("pairwise_precision", precision)
     scores.add("pairwise_recall", recall)
     scores.add("pairwise_f1", f1)

@@ -540,13 +540,16 @@ def _neighbours_align(
 
 
 def _merge_runs(pairs: list[_PassagePair], query: _TextOrder, matched: _TextOrder) -> list[SharedPassage]:
-    """Sentence pairs consecutive on both sides (in text order) become one maximal passage."""
+    """Sentence pairs consecutive on both sides (in text order) become one maximal passage, one
+    of verbatim pairs or one of variant pairs: a sentence quoted word for word inside a statement
+    otherwise rendered is a verbatim passage of its own."""
     runs: list[list[_PassagePair]] = []
     for pair in pairs:
         if (
             runs
             and query.position[pair.query_index] == query.position[runs[-1][-1].query_index] + 1
             and matched.position[pair.matched_index] == matched.position[runs[-1][-1].matched_index] + 1
+            and pair.verbatim == runs[-1][-1].verbatim
         ):
             runs[-1].append(pair)
         else:

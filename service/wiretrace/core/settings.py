@@ -55,7 +55,7 @@ class IndexSettings:
     meaning_single_min_cosine: float = 0.85
     # ... or this much above its texts' background (see matching._without_chance_meanings),
     # computed from at most this many passages of each text.
-    meaning_min_margin: float = 0.35
+    meaning_min_margin: float = 0.4
     # ... and lead the query sentence's next best counterpart in the matched text by this much.
     meaning_min_lead: float = 0.1
     max_background_passages: int = 64
@@ -66,7 +66,7 @@ class IndexSettings:
     max_extension: int = 4
     extension_min_shared: int = 2
     extension_min_jaccard: float = 0.3
-    extension_min_cosine: float = 0.6
+    extension_min_cosine: float = 0.7
     # A passage whose exact wording is in this many stored articles is boilerplate.
     boilerplate_max_articles: int = 200
     # ... or is in this many earlier articles of the same outlet (site furniture, author bios).
