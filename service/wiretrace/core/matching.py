@@ -424,12 +424,12 @@ def _without_chance_meanings(
     """Drop pairs decided by meaning alone that two texts on one topic would have by chance.
 
     A pair in a run of aligned pairs, or at a very high cosine, stands. An isolated one must
-    stand out from its texts' background: the median, over the query's other passages, of
-    their best cosine with the matched text; and lead its sentence's other counterparts there
-    (the margin criterion of bitext mining). A quote planted in an unrelated story has a
-    background near 0.16 (WMT21 is-en in BBC stories); an answer written independently on the
-    same topic (Clough-Stevenson "non") near 0.44, with single sentences at 0.67. At most
-    ``max_background_passages`` passages of each text are weighed.
+    stand out from its texts' background: the median, over one text's other passages, of their
+    best cosine with the other text (the larger of the two medians); and lead its sentences'
+    other counterparts on both sides (the margin criterion of bitext mining). A quote planted
+    in an unrelated story has a background near 0.16 (WMT21 is-en in BBC stories); an answer
+    written independently on the same topic (Clough-Stevenson "non") near 0.44, with single
+    sentences at 0.67. At most ``max_background_passages`` passages of each text are weighed.
     """
     isolated = [
         p
@@ -440,18 +440,21 @@ def _without_chance_meanings(
         return chosen
     assert query.meanings is not None and matched.meanings is not None
     limit = settings.max_background_passages
-    leave_out = {p.query_index for p in isolated}
-    rows = [i for i in range(min(len(query.passages), limit)) if i not in leave_out]
+    rows = sorted(set(range(min(len(query.passages), limit))) | {p.query_index for p in isolated})
     columns = sorted(set(range(min(len(matched.passages), limit))) | {p.matched_index for p in isolated})
-    others = matched.meanings.of(columns)
-    background = 0.0
-    if rows:
-        background = float(np.median((query.meanings.of(rows) @ others.T).max(axis=1)))
-    cosines = query.meanings.of([p.query_index for p in isolated]) @ others.T
+    cosine = query.meanings.of(rows) @ matched.meanings.of(columns).T
+    lonely_rows = np.isin(rows, [p.query_index for p in isolated])
+    lonely_columns = np.isin(columns, [p.matched_index for p in isolated])
+    # Symmetric, as verification is: from either text, its other passages' best cosines with
+    # the other text's other passages.
+    rest = cosine[~lonely_rows][:, ~lonely_columns]
+    backgrounds = [float(np.median(rest.max(axis=axis))) if rest.size else 0.0 for axis in (0, 1)]
+    background = max(backgrounds)
     dropped = set()
-    for pair, row in zip(isolated, cosines, strict=True):
-        rest = np.delete(row, columns.index(pair.matched_index))
-        lead = pair.similarity - float(rest.max()) if rest.size else 1.0
+    for pair in isolated:
+        row, column = rows.index(pair.query_index), columns.index(pair.matched_index)
+        rivals = [np.delete(cosine[row], column), np.delete(cosine[:, column], row)]
+        lead = min((pair.similarity - float(r.max()) for r in rivals if r.size), default=1.0)
         if pair.similarity - background < settings.meaning_min_margin or lead < settings.meaning_min_lead:
             dropped.add(id(pair))
     return [p for p in chosen if id(p) not in dropped]
