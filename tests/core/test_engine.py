@@ -253,8 +253,8 @@ def test_an_analysis_survives_the_trip_from_a_worker_process() -> None:
             assert getattr(copy, name).tolist() == getattr(analysis, name).tolist()
 
 
-def test_fewer_sentence_permutations_mean_fewer_bands_and_a_new_index_identity(tmp_path: Path) -> None:
-    small = IndexSettings(passage_num_perm=32, max_text_chars=20_000)
+def test_minhash_passage_index_with_fewer_permutations_has_fewer_bands_and_a_new_identity(tmp_path: Path) -> None:
+    small = IndexSettings(passage_index="minhash", passage_num_perm=32, max_text_chars=20_000)
     assert small.passage_lsh.num_perm == 32 and small.passage_lsh.bands < IndexSettings().passage_lsh.bands
     index = Wiretrace(SqliteStorage(tmp_path), small)
     for draft in seed_drafts():

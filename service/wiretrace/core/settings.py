@@ -55,7 +55,7 @@ class IndexSettings:
     meaning_single_min_cosine: float = 0.85
     # ... or this much above its texts' background (see matching._without_chance_meanings),
     # computed from at most this many passages of each text.
-    meaning_min_margin: float = 0.4
+    meaning_min_margin: float = 0.45
     # ... and lead the query sentence's next best counterpart in the matched text by this much.
     meaning_min_lead: float = 0.1
     max_background_passages: int = 64
