@@ -10,6 +10,9 @@ gold labels. Datasets (see ../shared/eval/README.md):
   linked; different lines must not be merged.
 - wmt21 article level (ja-en, is-en): lines joined per article; the reference and machine
   translations of one article must form one cluster.
+- quotes (wmt21 ja-en and is-en, with BBC stories of ../shared/news as hosts): one 12+-word
+  sentence of an article in a machine translation planted in an unrelated story must lead to the
+  article's human reference, every version of every article indexed as distractors.
 - news (../shared/news, beside the eval folder): lineage coherence on real news, Reuters-21578
   then BBC: members of one cluster match each other, no cluster mixes BBC categories, texts
   published twice share a story cluster.
@@ -249,17 +252,8 @@ def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
 def wmt_articles(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     """Lines joined per article for the reference and every system; one cluster per article."""
     scores = Scores(f"wmt21-{pair}-articles")
-    docids = [line.split("\t")[0] for line in _lines(folder / "docids" / f"newstest2021.{pair}.docids")]
-    versions = {"ref.A": folder / "references" / f"newstest2021.{pair}.ref.A.en"}
-    for path in sorted((folder / "system-outputs-to-en").glob(f"newstest2021.{pair}.hyp.*.en")):
-        versions[path.name.split(".hyp.")[1].removesuffix(".en")] = path
-    drafts = []
-    for version, path in versions.items():
-        by_doc: defaultdict[str, list[str]] = defaultdict(list)
-        for docid, line in zip(docids, _lines(path), strict=False):
-            by_doc[docid].append(line)
-        safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in version)
-        drafts += [ArticleDraft(f"{safe}:{docid}", "\n".join(text)) for docid, text in by_doc.items()]
+    versions = _wmt_articles(folder, pair)
+    drafts = _article_drafts(versions)
     with tempfile.TemporaryDirectory() as directory:
         engine = _engine(directory, settings)
         _ingest(engine, drafts)
@@ -304,6 +298,15 @@ def _wmt_articles(folder: Path, pair: str) -> dict[str, dict[str, list[str]]]:
     return articles
 
 
+def _article_drafts(versions: dict[str, dict[str, list[str]]]) -> list[ArticleDraft]:
+    """One article ``version:docid`` per version and docid."""
+    return [
+        ArticleDraft(f"{version}:{docid}", "\n".join(lines))
+        for version, by_doc in versions.items()
+        for docid, lines in by_doc.items()
+    ]
+
+
 def _bbc_hosts(folder: Path, count: int) -> list[str]:
     """``count`` BBC stories (../shared/news) with a text of their own, to plant quotes in."""
     seen: set[str] = set()
@@ -345,11 +348,7 @@ def quotes_in_hosts(folder: Path, pair: str, settings: IndexSettings, cases: int
         if sentences:
             planted.append((docid, rng.choice(sentences)))
     hosts = _bbc_hosts(folder.parent / "news", cases)
-    drafts = [
-        ArticleDraft(f"{version}:{docid}", "\n".join(lines))
-        for version, by_doc in articles.items()
-        for docid, lines in by_doc.items()
-    ]
+    drafts = _article_drafts(articles)
     found = right = wrong = 0
     with tempfile.TemporaryDirectory() as directory:
         engine = _engine(directory, settings)
