@@ -37,6 +37,18 @@ def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt
 _CHUNK = 16
 
 
+class _MeaningBudget:
+    """How many more candidates of one query may have sentence pairs weighed by meaning (the
+    encoder's work per query is bounded; later candidates are decided by words alone)."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
 class Matcher:
     def __init__(self, settings: IndexSettings, feature_cache_size: int = 4096) -> None:
         self.settings = settings
@@ -73,17 +85,19 @@ class Matcher:
         else:
             matches, records = [], {}
             near = 0
+            budget = _MeaningBudget(self.settings.max_meaning_candidates)
             for start in range(0, len(ranked), _CHUNK):
-                boilerplate = self._verify_chunk(
-                    view, analysis, source, ranked[start : start + _CHUNK], boilerplate, matches, records
-                )
+                chunk = ranked[start : start + _CHUNK]
+                boilerplate = self._verify_chunk(view, analysis, source, chunk, boilerplate, matches, records, budget)
                 near = sum(m.kind is MatchKind.NEAR_DUPLICATE for m in matches)
                 if near >= self.settings.max_near_duplicates:
                     break
             if near < self.settings.max_near_duplicates:
                 sources = self._sources_of_passages(view, matches, exclude | set(ranked))
                 if sources:
-                    self._verify_chunk(view, analysis, source, sources, boilerplate, matches, records)
+                    # The sources of what the query shares: each weighed by meaning (at most _CHUNK).
+                    budget = _MeaningBudget(len(sources))
+                    self._verify_chunk(view, analysis, source, sources, boilerplate, matches, records, budget)
         matches.sort(key=lambda m: (-m.score, m.article_id))
         return matches, {m.article_id: records[m.article_id] for m in matches}
 
@@ -96,6 +110,7 @@ class Matcher:
         boilerplate: set[int] | None,
         matches: list[Match],
         records: dict[str, ArticleRecord],
+        budget: _MeaningBudget,
     ) -> set[int] | None:
         """Screen and verify ``chunk`` in order, adding to ``matches`` and ``records``; the
         query's boilerplate, read at the first plausible candidate."""
@@ -104,7 +119,9 @@ class Matcher:
             boilerplate = self._boilerplate(view, analysis, source)
         for article_id in (i for i in chunk if i in plausible):
             record = plausible[article_id]
-            match = self._verify(analysis, article_id, self._features_of(record), record, boilerplate or set(), None)
+            by_meaning = budget.take()
+            features = self._features_of(record)
+            match = self._verify(analysis, article_id, features, record, boilerplate or set(), None, by_meaning)
             if match is not None:
                 matches.append(match)
                 records[article_id] = record
@@ -154,6 +171,7 @@ class Matcher:
         record: ArticleRecord,
         boilerplate: set[int],
         best_cosine: npt.NDArray[np.float32] | None,
+        by_meaning: bool = True,
     ) -> Match | None:
         return verify(
             article_id,
@@ -164,6 +182,7 @@ class Matcher:
             self.settings,
             boilerplate,
             best_cosine,
+            by_meaning,
         )
 
     def remember(self, article_id: str, content_sha256: str, features: TextFeatures) -> None:

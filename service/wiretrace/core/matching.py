@@ -242,6 +242,7 @@ def _sentence_pairs(
     matched: TextFeatures,
     settings: IndexSettings,
     best_cosine: npt.NDArray[np.float32] | None = None,
+    by_meaning: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of distinct sentence sets (:meth:`TextFeatures.distinct`) that may align:
     (query set, matched set, shared features, similarity, lexical).
@@ -260,13 +261,15 @@ def _sentence_pairs(
     own, other = query.distinct(), matched.distinct()
     semantic = query.embeddings is not None and matched.embeddings is not None and own.count > 0 and other.count > 0
     # The semantic layer weighs every pair sharing a word (word Jaccard supports a fair cosine).
-    weigh_meaning = on_demand(query, matched, settings)
+    weigh_meaning = by_meaning and on_demand(query, matched, settings)
     if semantic:
         pairs = _set_pairs(own, other, 0.0, 1, settings.max_pair_work)
     else:
         pairs = _set_pairs(own, other, *_pair_floor(settings, weigh_meaning), settings.max_pair_work)
     query_index, matched_index, shared = pairs.query, pairs.other, pairs.shared
     lexical, jaccard = _aligns_lexically(shared, own.sizes[query_index], other.sizes[matched_index], settings)
+    if weigh_meaning and _covered(query_index[lexical], matched_index[lexical], query, matched, settings):
+        weigh_meaning = False  # a near-duplicate by its words alone: meaning adds nothing to decide
     if weigh_meaning:
         accepted, similarity = _by_meaning(query, matched, pairs, jaccard, lexical, settings)
         return (
@@ -293,12 +296,12 @@ def _sentence_pairs(
     shared_words[query_index, matched_index] = shared
     is_lexical = np.zeros(cosine.shape, dtype=bool)
     is_lexical[query_index[lexical_inside], matched_index[lexical_inside]] = True
-    by_meaning = (cosine >= settings.semantic_min_cosine) | (
+    close = (cosine >= settings.semantic_min_cosine) | (
         (cosine >= settings.semantic_supported_cosine) & (word_jaccard >= settings.semantic_support_jaccard)
     )
     if best_cosine is not None:
-        by_meaning &= cosine >= best_cosine[own.first[:rows], None] - settings.semantic_margin
-    block_rows, columns = np.nonzero(is_lexical | by_meaning)
+        close &= cosine >= best_cosine[own.first[:rows], None] - settings.semantic_margin
+    block_rows, columns = np.nonzero(is_lexical | close)
     similarity = np.where(
         is_lexical[block_rows, columns],
         word_jaccard[block_rows, columns],
@@ -311,6 +314,20 @@ def _sentence_pairs(
         np.concatenate((similarity, beyond[3])),
         np.concatenate((is_lexical[block_rows, columns], np.ones(beyond[0].size, dtype=bool))),
     )
+
+
+def _covered(
+    query_sets: np.ndarray,
+    matched_sets: np.ndarray,
+    query: TextFeatures,
+    matched: TextFeatures,
+    settings: IndexSettings,
+) -> bool:
+    """Whether pairs of these sets align enough sentences to make a near-duplicate (an estimate:
+    distinct sets aligned, against the shorter text's passages)."""
+    shorter = min(len(query.passages), len(matched.passages))
+    aligned = min(np.unique(query_sets).size, np.unique(matched_sets).size)
+    return shorter > 0 and aligned >= settings.near_duplicate_coverage * shorter
 
 
 def _by_meaning(
@@ -365,6 +382,7 @@ def align_passages(
     settings: IndexSettings,
     boilerplate: Collection[int] = (),
     best_cosine: npt.NDArray[np.float32] | None = None,
+    by_meaning: bool = True,
 ) -> tuple[list[SharedPassage], int, int]:
     """Shared passages (query side first), the shared features behind them, and the aligned sentence pairs.
 
@@ -374,7 +392,9 @@ def align_passages(
     with its repetitions there, first with first), so repeated text costs no more pair work.
     """
     own, other = query.distinct(), matched.distinct()
-    query_set, matched_set, shared, similarity, lexical = _sentence_pairs(query, matched, settings, best_cosine)
+    query_set, matched_set, shared, similarity, lexical = _sentence_pairs(
+        query, matched, settings, best_cosine, by_meaning
+    )
     # Best first; ties by the sets' first sentences (equal to sentence order when none repeats).
     order = np.lexsort((other.first[matched_set], own.first[query_set], -shared, -similarity))
     query_sentences, query_next, query_end = _occurrences(own, query.passages, boilerplate)
@@ -407,7 +427,10 @@ def align_passages(
     aligned = len(chosen)
     query_text, matched_text = _TextOrder(query), _TextOrder(matched)
     if chosen:
-        chosen = _extend(chosen, query_text, matched_text, settings, boilerplate)
+        # A near-duplicate extends by words alone (its sentences align anyway; no encoder work).
+        shorter = min(len(query.passages), len(matched.passages))
+        use_meaning = by_meaning and aligned < settings.near_duplicate_coverage * shorter
+        chosen = _extend(chosen, query_text, matched_text, settings, boilerplate, use_meaning)
     chosen.sort(key=lambda p: query_text.position[p.query_index])
     passages = _merge_runs(chosen, query_text, matched_text)
     return passages, sum(p.shared for p in chosen), aligned
@@ -487,6 +510,7 @@ def _extend(
     matched: _TextOrder,
     settings: IndexSettings,
     boilerplate: Collection[int],
+    use_meaning: bool,
 ) -> list[_PassagePair]:
     """Whole statements: from each aligned pair, the sentences next to it on both sides align
     too at a lower bar, short ones (fragments) included, as passim and TextPAIR extend a seed
@@ -506,7 +530,7 @@ def _extend(
                 first, second = query.order[query_at], matched.order[matched_at]
                 if first in used_query or second in used_matched:
                     break
-                extended = _neighbours_align(query, matched, first, second, settings, boilerplate)
+                extended = _neighbours_align(query, matched, first, second, settings, boilerplate, use_meaning)
                 if extended is None:
                     break
                 used_query.add(first)
@@ -522,6 +546,7 @@ def _neighbours_align(
     second: int,
     settings: IndexSettings,
     boilerplate: Collection[int],
+    use_meaning: bool,
 ) -> _PassagePair | None:
     """The pair of two neighbouring sentences if they align at the extension bar."""
     one, two = query.sentences[first], matched.sentences[second]
@@ -534,7 +559,7 @@ def _neighbours_align(
     if shared >= settings.extension_min_shared and jaccard >= settings.extension_min_jaccard:
         return _PassagePair(first, second, jaccard, shared, False, True)
     meanings, other_meanings = query.features.meanings, matched.features.meanings
-    if meanings is None or other_meanings is None or shared == 0:
+    if not use_meaning or meanings is None or other_meanings is None or shared == 0:
         return None
     cosine = float(meanings.of([first])[0] @ other_meanings.of([second])[0])
     if cosine >= settings.extension_min_cosine:
@@ -584,17 +609,21 @@ def verify(
     settings: IndexSettings,
     boilerplate: Collection[int] = (),
     best_cosine: npt.NDArray[np.float32] | None = None,
+    by_meaning: bool = True,
 ) -> Match | None:
     """The match between two texts if the exact evidence is strong enough, else None.
 
-    ``best_cosine``: see :func:`_sentence_pairs` (semantic layer only).
+    ``best_cosine``: see :func:`_sentence_pairs` (semantic layer only); ``by_meaning=False``
+    decides by words alone even with meanings on demand.
     """
     shared = _overlap(query.shingles, matched.shingles)
     union = query.shingles.size + matched.shingles.size - shared
     jaccard = shared / union if union else 0.0
     query_containment = shared / query.shingles.size if query.shingles.size else 0.0
     matched_containment = shared / matched.shingles.size if matched.shingles.size else 0.0
-    passages, _, aligned = align_passages(query, matched, settings, boilerplate, best_cosine)
+    # A near-duplicate by its shingles needs no sentence weighed by meaning.
+    by_meaning = by_meaning and jaccard < settings.near_duplicate_jaccard
+    passages, _, aligned = align_passages(query, matched, settings, boilerplate, best_cosine, by_meaning)
     # Share of each side's sentences aligned with the other: a story re-published in other
     # words (re-translated, rewritten sentence by sentence) covers both sides.
     coverage = min(aligned / len(query.passages), aligned / len(matched.passages)) if aligned else 0.0

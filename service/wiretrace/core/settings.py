@@ -59,8 +59,10 @@ class IndexSettings:
     # ... and lead the query sentence's next best counterpart in the matched text by this much.
     meaning_min_lead: float = 0.1
     max_background_passages: int = 64
-    # Sentence pairs decided by meaning per verification at most (the encoder's work is bounded).
+    # Sentence pairs decided by meaning per verification at most, and candidates of one query
+    # weighed by meaning at most (in rank order; the rest by words): the encoder's work is bounded.
     max_meaning_pairs: int = 64
+    max_meaning_candidates: int = 64
     # Whole statements: next to an aligned pair, up to this many sentences on each side align
     # at this lower bar (short sentences included), or by meaning at this cosine.
     max_extension: int = 4
@@ -156,6 +158,7 @@ class IndexSettings:
             "max_statements",
             "meaning_min_shared",
             "max_meaning_pairs",
+            "max_meaning_candidates",
             "extension_min_shared",
             "max_background_passages",
         ):
