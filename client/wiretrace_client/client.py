@@ -231,6 +231,13 @@ class Client:
             if not token or (max_members is not None and len(members) >= max_members):
                 return replace(page, members=members, edges=edges)
 
+    def cluster_page(self, cluster_id: str, *, page_size: int = 100, page_token: str = "") -> tuple[Cluster, str]:
+        """One page of a cluster's members (earliest first) with their parent edges, and the token of
+        the next page ("" after the last): for callers that page on demand, such as a "next page" link."""
+        request = pb.GetClusterRequest(name=convert.CLUSTERS + cluster_id, page_size=page_size, page_token=page_token)
+        response = self._call(self._stub.GetCluster, request)
+        return convert.cluster(response.cluster), response.next_page_token
+
     def clusters_of(self, article_id: str) -> list[Cluster]:
         """Every cluster the article belongs to, as summaries (no members): its story first, then
         the statements it carries."""

@@ -4,7 +4,8 @@
 port 0); ``serve`` runs it until SIGTERM/SIGINT, first turning health to
 NOT_SERVING, then stopping with a grace period so in-flight calls finish.
 While it runs, a :class:`HealthWatcher` probes the storage backend and keeps the
-health service NOT_SERVING while the backend cannot be reached.
+health service NOT_SERVING while the backend cannot be reached or (embedded store)
+cannot be written: read-only or immutable files, a full disk.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from wiretrace.api.servicer import WiretraceServicer
 from wiretrace.bootstrap import open_engine
 from wiretrace.config import ServerSettings, StorageSettings
 from wiretrace.core.engine import Wiretrace
-from wiretrace.core.errors import StorageUnavailable
+from wiretrace.core.errors import WiretraceError
+from wiretrace.core.ports import Storage
 from wiretrace.redaction import masked_url
 from wiretrace.v1 import wiretrace_service_pb2 as pb
 from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
@@ -48,8 +50,9 @@ PROBE_TIMEOUT = 2.0
 class HealthWatcher:
     """Probes the storage backend every ``interval`` seconds on a thread of its own.
 
-    ``probe`` returns whether the store holds an index (``Storage.exists``) and raises
-    StorageUnavailable when the backend cannot be reached. Health turns NOT_SERVING while probes
+    ``probe`` returns whether the store holds an index (``Storage.exists``) and raises a
+    WiretraceError (StorageUnavailable, StorageReadOnly, StorageFull) when the backend cannot be
+    reached or written (:func:`storage_probe`). Health turns NOT_SERVING while probes
     fail or hang (a load balancer then sends calls to another replica) and SERVING again when
     one answers. A store that held an index and then holds none (a Redis without persistence
     restarted, a data file deleted) is logged as a warning: the server then answers from an
@@ -113,7 +116,7 @@ class HealthWatcher:
         except futures.TimeoutError:
             self._set(False, f"{self._where} did not answer within {self._timeout:g} s")
             return
-        except StorageUnavailable as error:
+        except WiretraceError as error:
             self._pending = None
             self._set(False, error.message)
             return
@@ -145,6 +148,21 @@ class HealthWatcher:
             log.warning("storage reachable again (%s): health SERVING", self._where)
         else:
             log.warning("storage unavailable (%s): health NOT_SERVING: %s", self._where, why)
+
+
+def storage_probe(storage: Storage) -> Callable[[], bool]:
+    """What the health watcher asks the store: whether it holds an index, and, where the store
+    can tell (the embedded SQLite store: one small durable write), whether it takes writes.
+    A store that reads but cannot write is not serving: every ingest would fail."""
+    check_writable: Callable[[], None] | None = getattr(storage, "check_writable", None)
+
+    def probe() -> bool:
+        stored = storage.exists()
+        if stored and check_writable is not None:
+            check_writable()
+        return stored
+
+    return probe
 
 
 @dataclass
@@ -218,7 +236,7 @@ def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -
     watcher = None
     if settings.health_interval > 0:
         watcher = HealthWatcher(
-            engine.storage.exists, health_servicer, settings.health_interval, where=settings.storage.describe()
+            storage_probe(engine.storage), health_servicer, settings.health_interval, where=settings.storage.describe()
         )
         watcher.start()
     return RunningServer(server, port, engine, health_servicer, watcher)

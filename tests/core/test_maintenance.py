@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_consistent_index_has_no_problems(tmp_path: Path) -> None:
 
 def test_check_finds_a_wrong_cluster_label_and_a_dangling_edge(tmp_path: Path) -> None:
     _seeded(tmp_path).close()
-    with sqlite3.connect(tmp_path / "wiretrace.sqlite3") as db:
+    with closing(sqlite3.connect(tmp_path / "wiretrace.sqlite3")) as db, db:  # closed: opened exclusively
         db.execute("UPDATE articles SET cluster_id = 'elsewhere' WHERE article_id = '003'")
         db.execute("INSERT INTO edges VALUES ('ghost', '000', (SELECT evidence FROM edges LIMIT 1))")
     engine = Wiretrace(SqliteStorage(tmp_path))
@@ -73,7 +74,8 @@ def test_stored_features_are_used_for_verification_and_checked(tmp_path: Path) -
     record = engine.storage.get_records(["000"])["000"]
     assert decode_features(record.features).shingles.size > 0
     engine.close()
-    with sqlite3.connect(tmp_path / "wiretrace.sqlite3") as db:  # features of another article under 000
+    # Features of another article under 000 (the connection closed: the store is opened exclusively).
+    with closing(sqlite3.connect(tmp_path / "wiretrace.sqlite3")) as db, db:
         db.execute(
             "UPDATE articles SET features = (SELECT features FROM articles WHERE article_id = '002') "
             "WHERE article_id = '000'"

@@ -21,6 +21,11 @@ ERROR_DOMAIN = "wiretrace.v1"
 # would get RESOURCE_EXHAUSTED instead of the error. Messages are cut to this many UTF-8 bytes.
 MAX_MESSAGE_BYTES = 1_000
 
+# Storage faults follow google.rpc.Code (AIP-193): a full disk is RESOURCE_EXHAUSTED ("the entire
+# file system is out of space"); read-only or immutable data files are FAILED_PRECONDITION, not
+# UNAVAILABLE, because retrying the call cannot help until an operator makes them writable (the
+# rule for rmdir on a non-empty directory); a backend that cannot be reached for now is UNAVAILABLE
+# (retry); damaged files are DATA_LOSS. Health turns NOT_SERVING while writes fail (server.py).
 STATUS_BY_ERROR: dict[type[errors.WiretraceError], grpc.StatusCode] = {
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     errors.ArticleTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -29,6 +34,9 @@ STATUS_BY_ERROR: dict[type[errors.WiretraceError], grpc.StatusCode] = {
     errors.ArticleAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     errors.IndexMismatch: grpc.StatusCode.FAILED_PRECONDITION,
     errors.StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.StorageFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.StorageReadOnly: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.StoreCorrupt: grpc.StatusCode.DATA_LOSS,
     errors.StoreNotFound: grpc.StatusCode.FAILED_PRECONDITION,
     errors.StoreBusy: grpc.StatusCode.FAILED_PRECONDITION,
     errors.InvalidStore: grpc.StatusCode.FAILED_PRECONDITION,

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from wiretrace.cli import client_commands, maintenance_commands, server_commands
+from wiretrace.cli import client_commands, maintenance_commands, server_commands, web_commands
 from wiretrace.config import env
 from wiretrace.core.errors import WiretraceError
 from wiretrace.logs import configure as configure_logging
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     server_commands.register(commands)
     client_commands.register(commands)
     maintenance_commands.register(commands)
+    web_commands.register(commands)
     return parser
 
 

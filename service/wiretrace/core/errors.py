@@ -85,3 +85,25 @@ class InvalidStore(WiretraceError):
     """The store cannot be opened as it is (corrupt, unreadable or read-only files)."""
 
     reason = "INVALID_STORE"
+
+
+class StorageFull(WiretraceError):
+    """A write failed because the store's disk (file system) is full; nothing of it was stored.
+
+    The same write succeeds once space is freed: the server stays up and answers reads."""
+
+    reason = "STORAGE_FULL"
+
+
+class StorageReadOnly(WiretraceError):
+    """The store's files cannot be written (read-only mount, immutable files, permissions).
+
+    Not transient: the same write fails until an operator makes the data writable again."""
+
+    reason = "STORAGE_READ_ONLY"
+
+
+class StoreCorrupt(InvalidStore):
+    """The store's files are damaged (truncated, overwritten): restore it from a snapshot."""
+
+    reason = "STORE_CORRUPT"

@@ -8,14 +8,17 @@ leaves a directory locked.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
 
-from wiretrace.core.errors import StoreBusy
+from wiretrace.core.errors import StorageReadOnly, StoreBusy
 
 LOCK_FILE = "wiretrace.lock"
+# What open(2) says about a file that can be read but not written.
+_UNWRITABLE = (errno.EROFS, errno.EPERM, errno.EACCES)
 
 
 class DirectoryLock:
@@ -24,8 +27,17 @@ class DirectoryLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        """Take the lock or raise StoreBusy naming the process that holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock or raise StoreBusy naming the process that holds it (StorageReadOnly when
+        the lock file cannot be written: a read-only mount, immutable files, permissions)."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            if error.errno not in _UNWRITABLE:
+                raise
+            raise StorageReadOnly(
+                f"data directory {self.path.parent} is read-only ({self.path.name}: {error.strerror}): "
+                "make it writable (a read-write mount, chattr -i, permissions) and start again"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

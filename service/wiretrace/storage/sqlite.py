@@ -2,15 +2,28 @@
 
 SQLite holds everything durable; the buckets are rebuilt from the stored bucket
 keys when the store opens, so a crash loses nothing that ``apply`` returned for.
+
+Storage faults are domain errors, never a bare ``sqlite3.Error``: a full disk is
+:class:`StorageFull`, files that cannot be written (read-only mount, ``chattr +i``,
+permissions) :class:`StorageReadOnly`, damaged files :class:`StoreCorrupt`. The connection
+uses exclusive locking mode, so SQLite keeps the WAL index in heap memory instead of a
+memory-mapped ``-shm`` file, and ``mmap_size`` is 0: no page of a data file is ever mapped,
+so a file that turns immutable or a full tmpfs fails a write with an error instead of
+killing the process with SIGBUS (it did, at shutdown after ``chattr +i``). The directory
+lock (:class:`DirectoryLock`) already keeps other processes out.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,15 +32,26 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
-from wiretrace.core.errors import IndexMismatch, InvalidStore
+from wiretrace.core.errors import (
+    IndexMismatch,
+    InvalidStore,
+    StorageFull,
+    StorageReadOnly,
+    StorageUnavailable,
+    StoreCorrupt,
+    WiretraceError,
+)
 from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
 from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord, ChangeSet
 from wiretrace.storage.buckets import CompactBuckets, ranked_owners
 from wiretrace.storage.dirlock import DirectoryLock
 
+log = logging.getLogger(__name__)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY, at_us INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL UNIQUE,
@@ -100,6 +124,13 @@ _ARTICLE_COLUMNS = (
 _RECORD_COLUMNS = _ARTICLE_COLUMNS + ", document_signature, document_keys, passage_keys, passage_count, "
 _RECORD_COLUMNS += "passage_fingerprints, features"
 _MAX_VARIABLES = 900
+
+# Primary SQLite result codes (sqlite3.h), as ``sqlite3.Error.sqlite_errorcode & 0xFF``.
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
+_SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
+_SQLITE_HEADER = b"SQLite format 3\x00"
+# The health probe's write waits this long for a write in progress, then counts as passed.
+_PROBE_WAIT = 1.0
 
 
 def _signed(value: int) -> int:
@@ -182,28 +213,55 @@ class SqliteStorage:
     def saved_parameters(self) -> dict[str, Any] | None:
         if not self.path.is_file():
             return None
+        with self._lock:
+            if self._connection is not None:  # open here: the file is locked for any other connection
+                row = self._connection.execute("SELECT value FROM meta WHERE key = 'parameters'").fetchone()
+                return dict(json.loads(row[0])) if row else None
+        self._check_file()
         try:
-            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as connection:
+            # closing(): a connection's ``with`` only ends a transaction, and one left open (freed
+            # whenever the garbage collector gets to it) would keep the store locked for open().
+            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as connection:
                 row = connection.execute("SELECT value FROM meta WHERE key = 'parameters'").fetchone()
         except sqlite3.Error as error:
-            raise self._invalid(error) from error
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF in (5, 6):  # BUSY / LOCKED: a server holds it
+                with DirectoryLock(self.data_dir):  # raises StoreBusy naming that process
+                    pass
+            raise self._fault(error, "reading its parameters") or self._invalid(error) from error
         return dict(json.loads(row[0])) if row else None
 
     def open(self, identity: IndexIdentity, parameters: Mapping[str, Any]) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._owner.acquire()
         try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            if error.errno not in (errno.EROFS, errno.EPERM, errno.EACCES):
+                raise
+            raise StorageReadOnly(f"cannot create the data directory {self.data_dir}: {error.strerror}") from None
+        self._owner.acquire()
+        connection: sqlite3.Connection | None = None
+        try:
+            self._check_file()
             connection = self._connect()
             self._check_identity(connection, identity, parameters)
-        except BaseException:
+            self._connection = connection
+            self._load_buckets()
+            self.check_writable()  # a store that takes no write is refused at start, not found out later
+        except BaseException as error:
+            self._connection = None
+            if connection is not None:
+                connection.close()
             self._owner.release()
+            if isinstance(error, sqlite3.Error):
+                raise self._fault(error, "opening it") or self._invalid(error) from error
             raise
-        self._connection = connection
-        self._load_buckets()
 
     def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
-            connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # Before the first access: the WAL index then lives in heap memory, not in a mapped -shm
+            # file (see the module docstring), and no database page is memory-mapped either.
+            connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+            connection.execute("PRAGMA mmap_size=0")
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
@@ -211,15 +269,128 @@ class SqliteStorage:
             columns = {row[1] for row in connection.execute("PRAGMA table_info(articles)")}
             if "features" not in columns:  # a data directory from before features were stored
                 connection.execute("ALTER TABLE articles ADD COLUMN features BLOB NOT NULL DEFAULT x''")
-        except sqlite3.Error as error:
-            raise self._invalid(error) from error
+        except BaseException:
+            connection.close()
+            raise
         return connection
+
+    def _check_file(self) -> None:
+        """StoreCorrupt when the database file is visibly damaged: not an SQLite file, or shorter than
+        its header says (cut by a partial copy) with no write-ahead log that could still fill it.
+        SQLite itself would read the missing pages as zeros and fail later, or not at all."""
+        try:
+            size = self.path.stat().st_size
+            with self.path.open("rb") as file:
+                header = file.read(100)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise InvalidStore(
+                f"data directory {self.data_dir}: cannot read {self.path.name}: {error.strerror}"
+            ) from None
+        wal = self.path.with_name(self.path.name + "-wal")
+        wal_size = wal.stat().st_size if wal.is_file() else 0
+        if size == 0:
+            if wal_size == 0:
+                raise self._corrupt("it is empty (0 bytes)", empty=True)
+            return
+        if len(header) < 100 or not header.startswith(_SQLITE_HEADER):
+            raise self._corrupt("file is not a database: no SQLite header")
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        header_valid = header[24:28] == header[92:96]  # the page count is valid for this change counter
+        if header_valid and pages and size < pages * page_size and wal_size == 0:
+            raise self._corrupt(f"truncated: {size:,} bytes where its header says {pages * page_size:,}")
+
+    def _corrupt(self, why: str, *, empty: bool = False) -> StoreCorrupt:
+        also = "; or delete it to start an empty index" if empty else ""
+        return StoreCorrupt(
+            f"data directory {self.data_dir}: database file {self.path.name} is corrupt ({why}): "
+            f"restore from a snapshot (`wiretrace import SNAPSHOT --data NEW_DIR`) or from a backup of "
+            f"the directory{also}"
+        )
 
     def _invalid(self, error: sqlite3.Error) -> InvalidStore:
         return InvalidStore(
             f"{self.path} cannot be used: {error}; check its permissions and free space, "
             "or restore the directory from a snapshot (wiretrace import)"
         )
+
+    def _fault(self, error: sqlite3.Error, doing: str) -> WiretraceError | None:
+        """The domain error for a failed SQLite call, in the operator's terms (None: not a storage fault)."""
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        name = getattr(error, "sqlite_errorname", None) or type(error).__name__
+        where = f"data directory {self.data_dir}"
+        if code == _SQLITE_FULL or (code == _SQLITE_IOERR and self._disk_full()):
+            return StorageFull(
+                f"{where}: disk full ({name}: {error}) while {doing}; nothing of this write was stored; "
+                "free space on its file system and retry"
+            )
+        if code in (_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_PERM) and (why := self._unwritable()):
+            return StorageReadOnly(
+                f"{where} is read-only ({why}; {name}) while {doing}; nothing of this write was stored; "
+                "make it writable (a read-write mount, chattr -i, permissions): reads still answer"
+            )
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            return self._corrupt(f"{error}, {name}")
+        if code in (_SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_READONLY):
+            return StorageUnavailable(f"{where}: {error} ({name}) while {doing}")
+        return None
+
+    def _disk_full(self) -> bool:
+        try:
+            stat = os.statvfs(self.data_dir)
+        except OSError:
+            return False
+        free = stat.f_bfree if os.geteuid() == 0 else stat.f_bavail
+        return free * stat.f_frsize < 1 << 20
+
+    def _unwritable(self) -> str | None:
+        """Why the data files cannot be written, or None when they can."""
+        try:
+            if os.statvfs(self.data_dir).f_flag & os.ST_RDONLY:
+                return "read-only file system"
+        except OSError as error:
+            return f"{self.data_dir}: {error.strerror}"
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                os.close(os.open(path, os.O_WRONLY))  # no O_CREAT, no O_TRUNC: changes nothing
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                return f"{path.name}: {error.strerror}"
+        if not os.access(self.data_dir, os.W_OK):
+            return f"{self.data_dir}: no new files can be created in it"
+        return None
+
+    def _rollback(self, db: sqlite3.Connection) -> None:
+        """Roll back what is left of a failed transaction, keeping the first error the one raised:
+        after a failed COMMIT SQLite may already have rolled back ("no transaction is active")."""
+        if not db.in_transaction:
+            return
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            log.warning("rollback after a failed write also failed: %s", error)
+
+    def check_writable(self) -> None:
+        """One small durable write (the ``write_probe`` row): raises StorageReadOnly, StorageFull or
+        StorageUnavailable when writes fail (the health watcher then turns NOT_SERVING). A write
+        in progress for longer than a second means writes are flowing: the probe passes."""
+        if not self._lock.acquire(timeout=_PROBE_WAIT):
+            return
+        try:
+            db = self._db()
+            try:
+                db.execute("INSERT OR REPLACE INTO write_probe (id, at_us) VALUES (1, ?)", (time.time_ns() // 1000,))
+            except sqlite3.Error as error:
+                self._rollback(db)
+                raise self._fault(error, "probing a write") or StorageUnavailable(
+                    f"data directory {self.data_dir}: a write failed: {error}"
+                ) from error
+        finally:
+            self._lock.release()
 
     def _check_identity(
         self, connection: sqlite3.Connection, identity: IndexIdentity, parameters: Mapping[str, Any]
@@ -229,7 +400,6 @@ class SqliteStorage:
         if row is None:
             connection.execute("INSERT INTO meta (key, value) VALUES ('identity', ?)", (wanted,))
         elif row[0] != wanted:
-            connection.close()
             stored = IndexIdentity(**{"lineage": "connected components (before 2026-12)", **json.loads(row[0])})
             raise IndexMismatch(
                 f"{self.data_dir} was indexed with {stored.describe()}, but this process uses "
@@ -284,7 +454,7 @@ class SqliteStorage:
 
     @staticmethod
     def count_articles(data_dir: str | Path) -> int:
-        with sqlite3.connect(f"file:{Path(data_dir) / 'wiretrace.sqlite3'}?mode=ro", uri=True) as connection:
+        with closing(sqlite3.connect(f"file:{Path(data_dir) / 'wiretrace.sqlite3'}?mode=ro", uri=True)) as connection:
             return int(connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
     def lock(self) -> AbstractContextManager[Any]:
@@ -299,48 +469,62 @@ class SqliteStorage:
         with self._lock:
             db = self._db()
             unindex: list[int] = []
-            db.execute("BEGIN IMMEDIATE")
+            inserted: list[tuple[int, str, bytes, bytes]] = []
             try:
-                for article_id in changes.deletes:
-                    row = db.execute("SELECT seq FROM articles WHERE article_id = ?", (article_id,)).fetchone()
-                    if row is None:
-                        continue
-                    unindex.append(row[0])
-                    db.execute("DELETE FROM articles WHERE seq = ?", (row[0],))
-                    db.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
-                    db.execute("DELETE FROM edges WHERE query_id = ? OR matched_id = ?", (article_id, article_id))
-                db.executemany(
-                    "DELETE FROM memberships WHERE cluster_id = ? AND article_id = ?", changes.removed_memberships
-                )
-                db.executemany("DELETE FROM clusters WHERE cluster_id = ?", [(c,) for c in changes.removed_clusters])
-                inserted: list[tuple[int, str, bytes, bytes]] = []
-                for record in changes.records:
-                    inserted.append(self._insert(db, record))
-                db.executemany(
-                    "INSERT OR REPLACE INTO edges (query_id, matched_id, evidence) VALUES (?, ?, ?)",
-                    [
-                        (edge.query_id, edge.matched_id, json.dumps(match_to_dict(edge.evidence)))
-                        for edge in changes.edges
-                    ],
-                )
-                db.executemany(
-                    f"INSERT OR REPLACE INTO memberships ({_MEMBERSHIP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [_membership_row(m) for m in changes.memberships],
-                )
-                db.executemany(
-                    f"INSERT OR REPLACE INTO clusters ({_CLUSTER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                    [_cluster_row(c) for c in changes.clusters],
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                self._write(db, changes, unindex, inserted)
+            except sqlite3.Error as error:
+                fault = self._fault(error, "writing")
+                if fault is None:
+                    raise
+                raise fault from error
             # Only after the commit: the in-memory index mirrors what is durable.
             for seq in unindex:
                 self._ids.pop(seq, None)
                 self._documents.remove(seq)
                 self._passages.remove(seq)
             self._index(inserted)
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        changes: ChangeSet,
+        unindex: list[int],
+        inserted: list[tuple[int, str, bytes, bytes]],
+    ) -> None:
+        """``changes`` in one transaction; the seqs it deleted go to ``unindex``, the rows it added to
+        ``inserted`` (for the in-memory index, updated only after the commit)."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for article_id in changes.deletes:
+                row = db.execute("SELECT seq FROM articles WHERE article_id = ?", (article_id,)).fetchone()
+                if row is None:
+                    continue
+                unindex.append(row[0])
+                db.execute("DELETE FROM articles WHERE seq = ?", (row[0],))
+                db.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
+                db.execute("DELETE FROM edges WHERE query_id = ? OR matched_id = ?", (article_id, article_id))
+            db.executemany(
+                "DELETE FROM memberships WHERE cluster_id = ? AND article_id = ?", changes.removed_memberships
+            )
+            db.executemany("DELETE FROM clusters WHERE cluster_id = ?", [(c,) for c in changes.removed_clusters])
+            for record in changes.records:
+                inserted.append(self._insert(db, record))
+            db.executemany(
+                "INSERT OR REPLACE INTO edges (query_id, matched_id, evidence) VALUES (?, ?, ?)",
+                [(edge.query_id, edge.matched_id, json.dumps(match_to_dict(edge.evidence))) for edge in changes.edges],
+            )
+            db.executemany(
+                f"INSERT OR REPLACE INTO memberships ({_MEMBERSHIP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_membership_row(m) for m in changes.memberships],
+            )
+            db.executemany(
+                f"INSERT OR REPLACE INTO clusters ({_CLUSTER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                [_cluster_row(c) for c in changes.clusters],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback(db)
+            raise
 
     def _insert(self, db: sqlite3.Connection, record: ArticleRecord) -> tuple[int, str, bytes, bytes]:
         article = record.article
