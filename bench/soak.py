@@ -273,19 +273,52 @@ def _stream_messages(stop: threading.Event, k: int, keep_sending: bool) -> Itera
     stop.wait()  # then silent, never closing the stream
 
 
-def hostile_streams(address: str, until: float, tally: Tally, open_at_once: int) -> None:
+# What a stream status says, from its message (a stream ended for unread answers carries no ErrorInfo).
+_STREAM_ENDS = (
+    ("responses were not read", "STREAM_NOT_READ"),
+    ("while other streams were refused", "STREAM_IDLE (contended)"),
+    ("sent nothing for", "STREAM_IDLE"),
+    ("this connection already holds", "TOO_MANY_STREAMS (connection)"),
+    ("ingest streams at once", "TOO_MANY_STREAMS"),
+)
+
+
+def _stream_status(code: grpc.StatusCode, details: str | None) -> str:
+    tag = next((tag for text, tag in _STREAM_ENDS if text in (details or "")), "")
+    return f"{code.name} {tag}".strip()
+
+
+def _drain(call: Any) -> None:
+    """Reads what a stream holds, up to its status (the client learns a stream was ended only so)."""
+    try:
+        for _ in call:
+            pass
+    except grpc.RpcError:
+        pass
+
+
+def hostile_streams(address: str, until: float, tally: Tally, open_at_once: int, connections: int) -> None:
     """Issue 12 item 2: ingest streams whose responses are never read; half go silent after one
-    message, half keep sending. Ended ones are replaced, so ``open_at_once`` stay open."""
+    message, half keep sending. Ended ones are replaced, so ``open_at_once`` stay open as far as
+    this client can tell: a stream the server ended after answers it never read looks open until
+    they are read, so at the end every stream still open is read to its status for 5 s (one that
+    gets none is reported as still open). The streams take turns over ``connections`` TCP
+    connections (one by default: the server lets one connection hold half its stream slots)."""
     stop = threading.Event()
-    with grpc.insecure_channel(address) as channel:
-        stub = pb_grpc.WiretraceServiceStub(channel)
+    # Channels of one process share their TCP connection unless each keeps its own subchannels.
+    channels = [
+        grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)] if connections > 1 else [])
+        for _ in range(connections)
+    ]
+    try:
+        stubs = [pb_grpc.WiretraceServiceStub(channel) for channel in channels]
         open_calls: list[tuple[str, Any]] = []
         counter = itertools.count()
         while time.monotonic() < until:
             still = []
             for kind, call in open_calls:
                 if call.done():
-                    tally.add(kind, call.code().name)
+                    tally.add(kind, _stream_status(call.code(), call.details()))
                 else:
                     still.append((kind, call))
             open_calls = still
@@ -293,15 +326,25 @@ def hostile_streams(address: str, until: float, tally: Tally, open_at_once: int)
                 k = next(counter)
                 keep = k % 2 == 1
                 kind = "hostile stream: sends, never reads" if keep else "hostile stream: one message, then silent"
-                open_calls.append((kind, stub.IngestArticles(_stream_messages(stop, k, keep))))
+                open_calls.append((kind, stubs[k % connections].IngestArticles(_stream_messages(stop, k, keep))))
             time.sleep(0.25)
+        readers = [threading.Thread(target=_drain, args=(call,), daemon=True) for _, call in open_calls]
+        for reader in readers:
+            reader.start()
+        deadline = time.monotonic() + 5.0
+        for reader in readers:
+            reader.join(max(0.0, deadline - time.monotonic()))
         stop.set()
         for kind, call in open_calls:
             if call.done():
-                tally.add(kind, call.code().name)
+                tally.add(kind, f"{_stream_status(call.code(), call.details())} (read at the end)")
             else:
                 call.cancel()
                 tally.add(kind, "still open at the end (cancelled by the client)")
+    finally:
+        stop.set()
+        for channel in channels:
+            channel.close()
 
 
 def hostile_malformed(address: str, until: float, tally: Tally) -> None:
@@ -377,7 +420,9 @@ def hostile_fields(address: str, until: float, tally: Tally) -> None:
             time.sleep(0.05)
 
 
-def run_hostile(address: str, kinds: list[str], streams: int, clock: Any, go: Any, results: Any) -> None:
+def run_hostile(
+    address: str, kinds: list[str], streams: int, connections: int, clock: Any, go: Any, results: Any
+) -> None:
     """The hostile clients named in ``kinds``, from ``clock[1]`` until ``clock[2]``."""
     go.wait()
     time.sleep(max(0.0, clock[1] - time.monotonic()))
@@ -385,7 +430,7 @@ def run_hostile(address: str, kinds: list[str], streams: int, clock: Any, go: An
     tally = Tally()
     targets: dict[str, tuple[Callable[..., None], tuple[Any, ...]]] = {
         "repeated": (hostile_repeated_pair, (address, until, tally)),
-        "streams": (hostile_streams, (address, until, tally, streams)),
+        "streams": (hostile_streams, (address, until, tally, streams, connections)),
         "malformed": (hostile_malformed, (address, until, tally)),
         "fields": (hostile_fields, (address, until, tally)),
     }
@@ -466,6 +511,9 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=2, help="good streaming writers")
     parser.add_argument("--readers", type=int, default=2, help="good readers")
     parser.add_argument("--streams", type=int, default=40, help="hostile ingest streams open at once")
+    parser.add_argument(
+        "--stream-connections", type=int, default=1, help="TCP connections the hostile streams take turns over"
+    )
     parser.add_argument("--hostile", nargs="*", choices=HOSTILE, default=list(HOSTILE), help="hostile clients to run")
     options = parser.parse_args()
     context = multiprocessing.get_context("spawn")
@@ -477,7 +525,8 @@ def main() -> int:
             target=run_good, args=(server.address, options.writers, options.readers, clock, ready, go, results)
         )
         hostile = context.Process(
-            target=run_hostile, args=(server.address, options.hostile, options.streams, clock, go, results)
+            target=run_hostile,
+            args=(server.address, options.hostile, options.streams, options.stream_connections, clock, go, results),
         )
         good.start()
         hostile.start()
@@ -525,7 +574,7 @@ def main() -> int:
     print(
         f"soak: {options.baseline_seconds:g} s good clients alone, then {options.seconds:g} s with hostile clients; "
         f"{options.writers} writers, {options.readers} readers; hostile: {', '.join(options.hostile) or 'none'}"
-        f" ({options.streams} streams open at once)"
+        f" ({options.streams} streams open at once over {options.stream_connections} connection(s))"
     )
     print("requests by kind and status (both phases):")
     for kind in sorted({k for k, _ in tally.codes}):

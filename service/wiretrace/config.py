@@ -61,6 +61,14 @@ class ServerSettings:
     max_streams: int = 0
     # An ingest stream that sends nothing for this long is ended (DEADLINE_EXCEEDED).
     stream_idle_seconds: float = 120.0
+    # An ingest stream whose responses gRPC cannot hand to the client for this long (the client
+    # does not read them, so HTTP/2 flow control holds them back) is ended (RESOURCE_EXHAUSTED);
+    # while other streams are being refused a slot, a stream that sends nothing for this long is
+    # ended too (DEADLINE_EXCEEDED), whatever stream_idle_seconds says.
+    stream_write_timeout: float = 10.0
+    # Ingest streams one client connection may hold at once; 0 = half of the stream limit (at
+    # least one), so that one client cannot take every slot.
+    max_streams_per_connection: int = 0
     auth_token_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -88,6 +96,12 @@ class ServerSettings:
             raise ValueError(f"max_streams must be 0 (auto) or below workers ({self.workers}), got {self.max_streams}")
         if self.stream_idle_seconds <= 0:
             raise ValueError(f"stream_idle_seconds must be positive, got {self.stream_idle_seconds}")
+        if self.stream_write_timeout <= 0:
+            raise ValueError(f"stream_write_timeout must be positive, got {self.stream_write_timeout}")
+        if self.max_streams_per_connection < 0:
+            raise ValueError(
+                f"max_streams_per_connection must be 0 (auto) or positive, got {self.max_streams_per_connection}"
+            )
         if self.health_interval < 0:
             raise ValueError(f"health_interval must not be negative, got {self.health_interval}")
         if self.max_message_bytes < 1024:
@@ -96,6 +110,10 @@ class ServerSettings:
     @property
     def stream_limit(self) -> int:
         return self.max_streams or max(1, self.workers // 2)
+
+    @property
+    def stream_connection_limit(self) -> int:
+        return min(self.stream_limit, self.max_streams_per_connection or max(1, self.stream_limit // 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +164,21 @@ SERVER_OPTIONS = (
     ),
     Option("max_streams", "--max-streams", "MAX_STREAMS", "ingest streams open at once, 0 = workers/2", kind=int),
     Option("stream_idle_seconds", "--stream-idle-seconds", "STREAM_IDLE_SECONDS", "end a silent stream", kind=float),
+    Option(
+        "stream_write_timeout",
+        "--stream-write-timeout",
+        "STREAM_WRITE_TIMEOUT",
+        "end a stream whose responses are not read for this many seconds (and, while streams are refused, "
+        "one that sends nothing that long)",
+        kind=float,
+    ),
+    Option(
+        "max_streams_per_connection",
+        "--max-streams-per-connection",
+        "MAX_STREAMS_PER_CONNECTION",
+        "ingest streams one client connection may hold, 0 = half of --max-streams",
+        kind=int,
+    ),
     Option("auth_token_file", "--auth-token-file", "AUTH_TOKEN_FILE", "bearer tokens, one per line", kind=Path),
     Option("tls_cert", "--tls-cert", "TLS_CERT", "server certificate (PEM)", kind=Path),
     Option("tls_key", "--tls-key", "TLS_KEY", "server private key (PEM)", kind=Path),

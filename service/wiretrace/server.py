@@ -218,6 +218,8 @@ def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -
         max_stream_rate=settings.max_stream_rate,
         max_streams=settings.stream_limit,
         stream_idle_seconds=settings.stream_idle_seconds,
+        stream_write_timeout=settings.stream_write_timeout,
+        max_streams_per_connection=settings.stream_connection_limit,
         max_message_bytes=settings.max_message_bytes,
     )
     pb_grpc.add_WiretraceServiceServicer_to_server(servicer, server)

@@ -34,6 +34,7 @@ def test_idle_streams_never_starve_health_or_unary_calls(tmp_path: Path) -> None
         storage=StorageSettings(data_dir=tmp_path / "d"),
         workers=4,
         max_streams=2,
+        max_streams_per_connection=2,  # the twelve streams share one connection
         stream_idle_seconds=IDLE_SECONDS,
     )
     running = create_server(settings)
@@ -63,6 +64,40 @@ def test_idle_streams_never_starve_health_or_unary_calls(tmp_path: Path) -> None
             request = pb.IngestArticlesRequest(article=pb.CreateArticleRequest(article_id="a2", article=article))
             (response,) = list(stub.IngestArticles(iter([request]), timeout=20))
             assert response.result.outcome == pb.INGEST_OUTCOME_CREATED
+    finally:
+        stop.set()
+        running.stop(0)
+
+
+def test_one_connection_holds_at_most_half_the_slots(tmp_path: Path) -> None:
+    settings = ServerSettings(
+        listen="127.0.0.1:0", storage=StorageSettings(data_dir=tmp_path / "d"), workers=6, max_streams=4
+    )
+    assert settings.stream_connection_limit == 2
+    running = create_server(settings)
+    stop = threading.Event()
+    try:
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel,
+            grpc.insecure_channel(
+                f"127.0.0.1:{running.port}", options=[("grpc.use_local_subchannel_pool", 1)]
+            ) as other,
+        ):
+            stub = pb_grpc.WiretraceServiceStub(channel)
+            held = [stub.IngestArticles(_silent(stop)) for _ in range(2)]
+            time.sleep(0.5)
+            with pytest.raises(grpc.RpcError) as refused:
+                list(stub.IngestArticles(_silent(stop), timeout=10))
+            assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "this connection already holds 2 ingest streams" in (refused.value.details() or "")
+            # Another connection still finds a slot.
+            article = pb.Article(text="A text from another client about the grain harvest. " * 3)
+            request = pb.IngestArticlesRequest(article=pb.CreateArticleRequest(article_id="b1", article=article))
+            (response,) = list(pb_grpc.WiretraceServiceStub(other).IngestArticles(iter([request]), timeout=20))
+            assert response.result.outcome == pb.INGEST_OUTCOME_CREATED
+            stop.set()
+            for stream in held:  # their clients close them: they end normally and free their slots
+                assert list(stream) == []
     finally:
         stop.set()
         running.stop(0)

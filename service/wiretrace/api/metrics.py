@@ -15,3 +15,8 @@ INGESTS = Counter("wiretrace_ingests_total", "Articles acknowledged, by outcome"
 REJECTIONS = Counter("wiretrace_ingest_rejections_total", "Articles rejected, by reason", ["reason"])
 MATCHES = Counter("wiretrace_matches_total", "Matches reported at ingest, by kind", ["kind"])
 QUERIES = Counter("wiretrace_find_matches_total", "FindMatches calls, by query type", ["query"])
+STREAM_LIMITS = Counter(
+    "wiretrace_ingest_stream_limits_total",
+    "Ingest streams refused (TOO_MANY_STREAMS) or ended (STREAM_NOT_READ, STREAM_IDLE) by a stream limit",
+    ["reason"],
+)
