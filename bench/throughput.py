@@ -100,15 +100,25 @@ def bench_signatures(texts: list[str]) -> dict[str, float]:
     }
 
 
-def bench_ingest(articles: list[ArticleInput], settings: IndexSettings) -> dict[str, float]:
-    """Every article through datasketch naively, then through a real server's gRPC stream."""
+def bench_ingest(articles: list[ArticleInput], settings: IndexSettings, baseline: list[str]) -> dict[str, float]:
+    """Every article through datasketch naively, then through a real server's gRPC stream (and,
+    with ``baseline`` server flags, through a second server configured so, in the same run)."""
     naive_rate = naive_ingest_rate([(a.article_id, a.text) for a in articles])
+    figures: dict[str, float] = {}
+    if baseline:
+        with served(*baseline) as (_, client):
+            items, seconds = stream_ingest(client, articles, window=512)
+        figures["baseline_flags"] = " ".join(baseline)  # type: ignore[assignment]
+        figures["baseline_grpc_stream_ingest_per_s"] = rate(sum(1 for i in items if i.error is None), seconds)
     with served("--passage-num-perm", str(settings.passage_num_perm)) as (_, client):
         items, seconds = stream_ingest(client, articles, window=512)
         stats = client.get_stats()
     acknowledged = sum(1 for item in items if item.error is None)
     ours = rate(acknowledged, seconds)
+    if baseline:
+        figures["ratio_vs_baseline_flags"] = ours / figures["baseline_grpc_stream_ingest_per_s"]
     return {
+        **figures,
         "datasketch_naive_ingest_per_s": naive_rate,
         "wiretrace_grpc_stream_ingest_per_s": ours,
         "ratio_vs_naive": ours / naive_rate,
@@ -194,6 +204,12 @@ def main() -> int:
         default=IndexSettings().passage_num_perm,
         help="as `wiretrace serve --passage-num-perm`",
     )
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="server flags of a second configuration ingested in the same run, e.g. "
+        "'--passage-index minhash --no-verify-meaning --max-extension 0'",
+    )
     options = parser.parse_args()
     settings = IndexSettings(passage_num_perm=options.passage_num_perm)
     started = time.perf_counter()
@@ -203,7 +219,7 @@ def main() -> int:
     print(f"corpus {options.corpus}: {len(docs)} articles, {words:.0f} words each on average ({origin})")
     figures = {
         "signatures": bench_signatures([t for _, t in docs]),
-        "ingest": bench_ingest(articles, settings),
+        "ingest": bench_ingest(articles, settings, options.baseline.split()),
         "queries_and_memory": bench_queries_and_memory(docs, options.queries, settings),
     }
     for section, values in figures.items():

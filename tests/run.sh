@@ -13,7 +13,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 echo "== ruff"
-.venv/bin/ruff check service client tests bench protos
+.venv/bin/ruff check service client tests bench protos tools docs
 echo "== mypy"
 .venv/bin/mypy
 echo "== buf lint (STANDARD)"

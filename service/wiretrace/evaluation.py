@@ -10,6 +10,9 @@ gold labels. Datasets (see ../shared/eval/README.md):
   linked; different lines must not be merged.
 - wmt21 article level (ja-en, is-en): lines joined per article; the reference and machine
   translations of one article must form one cluster.
+- quotes (wmt21 ja-en and is-en, with BBC stories of ../shared/news as hosts): one 12+-word
+  sentence of an article in a machine translation planted in an unrelated story must lead to the
+  article's human reference, every version of every article indexed as distractors.
 - news (../shared/news, beside the eval folder): lineage coherence on real news, Reuters-21578
   then BBC: members of one cluster match each other, no cluster mixes BBC categories, texts
   published twice share a story cluster.
@@ -35,6 +38,7 @@ from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.matching import verify
 from wiretrace.core.model import Article, ArticleDraft, MatchKind
 from wiretrace.core.settings import IndexSettings
+from wiretrace.core.text import split_sentences, words
 
 
 @dataclass
@@ -200,6 +204,14 @@ def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+FAR_LINES = 10
+
+
+def _line_distance(edge: frozenset[str]) -> int:
+    first, second = sorted(int(item[1:]) for item in edge)
+    return second - first
+
+
 def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     """Human translations A and B of each line; a match between A_i and B_i is a hit."""
     scores = Scores(f"wmt21-{pair}-sentences")
@@ -217,6 +229,9 @@ def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     linked = sum(1 for i in range(lines) if frozenset((f"A{i}", f"B{i}")) in edges)
     same_cluster = sum(1 for i in range(lines) if clusters.get(f"A{i}", "a") == clusters.get(f"B{i}", "b"))
     wrong_edges = sum(1 for e in edges if len({item[1:] for item in e}) > 1)
+    # Lines of one article that restate each other (headline and lead) may link; lines far
+    # apart are of different articles (these sets have no article ids).
+    far_edges = sum(1 for e in edges if _line_distance(e) > FAR_LINES)
     gold = {item: item[1:] for item in clusters}
     true_positive, false_positive, false_negative = pairwise(gold, clusters)
     precision, recall, f1 = prf(true_positive, false_positive, false_negative)
@@ -225,6 +240,8 @@ def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     scores.add("human_pair_same_cluster", same_cluster / lines)
     scores.add("edges", len(edges))
     scores.add("edges_between_different_lines", wrong_edges)
+    scores.add(f"edges_between_lines_over_{FAR_LINES}_apart", far_edges)
+    scores.add("link_precision_far", linked / (linked + far_edges) if linked + far_edges else 1.0)
     scores.add("pairwise_precision", precision)
     scores.add("pairwise_recall", recall)
     scores.add("pairwise_f1", f1)
@@ -235,17 +252,8 @@ def wmt_sentences(folder: Path, pair: str, settings: IndexSettings) -> Scores:
 def wmt_articles(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     """Lines joined per article for the reference and every system; one cluster per article."""
     scores = Scores(f"wmt21-{pair}-articles")
-    docids = [line.split("\t")[0] for line in _lines(folder / "docids" / f"newstest2021.{pair}.docids")]
-    versions = {"ref.A": folder / "references" / f"newstest2021.{pair}.ref.A.en"}
-    for path in sorted((folder / "system-outputs-to-en").glob(f"newstest2021.{pair}.hyp.*.en")):
-        versions[path.name.split(".hyp.")[1].removesuffix(".en")] = path
-    drafts = []
-    for version, path in versions.items():
-        by_doc: defaultdict[str, list[str]] = defaultdict(list)
-        for docid, line in zip(docids, _lines(path), strict=False):
-            by_doc[docid].append(line)
-        safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in version)
-        drafts += [ArticleDraft(f"{safe}:{docid}", "\n".join(text)) for docid, text in by_doc.items()]
+    versions = _wmt_articles(folder, pair)
+    drafts = _article_drafts(versions)
     with tempfile.TemporaryDirectory() as directory:
         engine = _engine(directory, settings)
         _ingest(engine, drafts)
@@ -271,6 +279,91 @@ def wmt_articles(folder: Path, pair: str, settings: IndexSettings) -> Scores:
     scores.add("pairwise_recall", recall)
     scores.add("pairwise_f1", f1)
     scores.add("ari", adjusted_rand_index([gold[i] for i in clusters], list(clusters.values())))
+    return scores
+
+
+def _wmt_articles(folder: Path, pair: str) -> dict[str, dict[str, list[str]]]:
+    """Per version (``ref.A`` and each system), per docid, the article's lines in order."""
+    docids = [line.split("\t")[0] for line in _lines(folder / "docids" / f"newstest2021.{pair}.docids")]
+    versions = {"ref.A": folder / "references" / f"newstest2021.{pair}.ref.A.en"}
+    for path in sorted((folder / "system-outputs-to-en").glob(f"newstest2021.{pair}.hyp.*.en")):
+        versions[path.name.split(".hyp.")[1].removesuffix(".en")] = path
+    articles: dict[str, dict[str, list[str]]] = {}
+    for version, path in versions.items():
+        by_doc: defaultdict[str, list[str]] = defaultdict(list)
+        for docid, line in zip(docids, _lines(path), strict=False):
+            by_doc[docid].append(line)
+        safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in version)
+        articles[safe] = dict(by_doc)
+    return articles
+
+
+def _article_drafts(versions: dict[str, dict[str, list[str]]]) -> list[ArticleDraft]:
+    """One article ``version:docid`` per version and docid."""
+    return [
+        ArticleDraft(f"{version}:{docid}", "\n".join(lines))
+        for version, by_doc in versions.items()
+        for docid, lines in by_doc.items()
+    ]
+
+
+def _bbc_hosts(folder: Path, count: int) -> list[str]:
+    """``count`` BBC stories (../shared/news) with a text of their own, to plant quotes in."""
+    seen: set[str] = set()
+    hosts: list[str] = []
+    with open(folder / "bbc.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            text = json.loads(line)["text"]
+            key = " ".join(text.split())
+            if key not in seen and text.count("\n") >= 2:
+                seen.add(key)
+                hosts.append(text)
+    random.Random(11).shuffle(hosts)
+    return hosts[:count]
+
+
+def _plant(host: str, quote: str) -> str:
+    """The host with ``quote`` as a paragraph of its own in the middle."""
+    paragraphs = host.split("\n")
+    middle = len(paragraphs) // 2
+    return "\n".join([*paragraphs[:middle], quote, *paragraphs[middle:]])
+
+
+def quotes_in_hosts(folder: Path, pair: str, settings: IndexSettings, cases: int = 100) -> Scores:
+    """One 12+-word sentence of article d in a machine translation, planted in an unrelated
+    BBC story: the story must match article d in the human reference (``ref.A``), with every
+    reference and system article in the index as distractors. Precision: the story's matches
+    that are versions of d, over all its matches."""
+    scores = Scores(f"quotes-{pair}")
+    articles = _wmt_articles(folder / "wmt21", pair)
+    systems = sorted(v for v in articles if v != "ref.A")
+    rng = random.Random(5)
+    planted: list[tuple[str, str]] = []
+    docids = sorted(articles["ref.A"])
+    while len(planted) < cases:
+        docid, system = rng.choice(docids), rng.choice(systems)
+        lines = articles[system].get(docid, [])
+        spans = [(line, span) for line in lines for span in split_sentences(line)]
+        sentences = [line[s.start : s.end] for line, s in spans if len(words(line, s.start, s.end)) >= 12]
+        if sentences:
+            planted.append((docid, rng.choice(sentences)))
+    hosts = _bbc_hosts(folder.parent / "news", cases)
+    drafts = _article_drafts(articles)
+    found = right = wrong = 0
+    with tempfile.TemporaryDirectory() as directory:
+        engine = _engine(directory, settings)
+        _ingest(engine, drafts)
+        for (docid, quote), host in zip(planted, hosts, strict=True):
+            matches = engine.find_matches(text=_plant(host, quote), max_matches=100).matches
+            of_doc = [m for m in matches if m.article_id.split(":", 1)[1] == docid]
+            found += any(m.article_id == f"ref.A:{docid}" for m in of_doc)
+            right += len(of_doc)
+            wrong += len(matches) - len(of_doc)
+        engine.close()
+    scores.add("cases", cases)
+    scores.add("recall_reference", found / cases)
+    scores.add("precision", right / (right + wrong) if right + wrong else 1.0)
+    scores.add("wrong_matches", wrong)
     return scores
 
 
@@ -371,6 +464,10 @@ EVALUATIONS: dict[str, list[Callable[[Path, IndexSettings], Scores]]] = {
         lambda root, s: wmt_sentences(root / "wmt21", "cs-en", s),
         lambda root, s: wmt_articles(root / "wmt21", "ja-en", s),
         lambda root, s: wmt_articles(root / "wmt21", "is-en", s),
+    ],
+    "quotes": [
+        lambda root, s: quotes_in_hosts(root, "ja-en", s),
+        lambda root, s: quotes_in_hosts(root, "is-en", s),
     ],
     # Real news beside the labelled corpora (../shared/news next to ../shared/eval).
     "news": [lambda root, s: news_coherence(root.parent / "news", s)],

@@ -253,8 +253,8 @@ def test_an_analysis_survives_the_trip_from_a_worker_process() -> None:
             assert getattr(copy, name).tolist() == getattr(analysis, name).tolist()
 
 
-def test_fewer_sentence_permutations_mean_fewer_bands_and_a_new_index_identity(tmp_path: Path) -> None:
-    small = IndexSettings(passage_num_perm=32, max_text_chars=20_000)
+def test_minhash_passage_index_with_fewer_permutations_has_fewer_bands_and_a_new_identity(tmp_path: Path) -> None:
+    small = IndexSettings(passage_index="minhash", passage_num_perm=32, max_text_chars=20_000)
     assert small.passage_lsh.num_perm == 32 and small.passage_lsh.bands < IndexSettings().passage_lsh.bands
     index = Wiretrace(SqliteStorage(tmp_path), small)
     for draft in seed_drafts():
@@ -293,3 +293,19 @@ def test_cheap_sentence_test_never_drops_a_candidate_verification_accepts() -> N
             accepted += keep
             rejected += not keep
     assert accepted and rejected
+
+
+def test_a_copy_in_the_same_batch_is_not_crowded_out_by_stored_candidates(tmp_path: Path) -> None:
+    """With the candidate limit taken by stored articles, a copy staged earlier in the same
+    batch is still verified (it shares document buckets): identical texts share a story."""
+    index = Wiretrace(SqliteStorage(tmp_path), IndexSettings(max_candidates=2, max_text_chars=20_000))
+    seeds = {d.article_id: d for d in seed_drafts()}
+    index.ingest(seeds["000"])
+    index.ingest(seeds["001"])  # both carry the statement the new story quotes
+    story = seeds["003"].text
+    results = index.ingest_batch([IngestRequest(ArticleDraft("a", story)), IngestRequest(ArticleDraft("b", story))])
+    second = results[1]
+    assert not isinstance(second, Exception)
+    assert any(m.article_id == "a" and m.kind is MatchKind.NEAR_DUPLICATE for m in second.matches)
+    assert index.get("a").cluster_id == index.get("b").cluster_id
+    index.close()

@@ -135,7 +135,8 @@ def test_margin_keeps_only_the_nearest_counterpart_of_a_sentence() -> None:
 def test_semantic_keys_are_a_separate_family_after_the_lexical_bands() -> None:
     lexical = analyse_text(STATEMENT_A, IndexSettings())
     meaning = analyse_text(STATEMENT_A, SEMANTIC)
-    bands = SEMANTIC.passage_lsh.bands
+    stored = SEMANTIC.passage_stored_words
+    bands = stored * (stored - 1) // 2  # rare-word pairs first
     assert meaning.passage_keys.shape == (1, bands + SEMANTIC.semantic_lsh.bands)
     assert np.array_equal(meaning.passage_keys[:, :bands], lexical.passage_keys)
     assert not set(meaning.passage_keys[0, bands:].tolist()) & set(lexical.passage_keys[0].tolist())

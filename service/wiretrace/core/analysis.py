@@ -21,6 +21,8 @@ import numpy.typing as npt
 from wiretrace.core import semantic
 from wiretrace.core.features import TextFeatures, decode_features, encode_features, extract
 from wiretrace.core.lsh import bucket_keys
+from wiretrace.core.meaning import SentenceMeanings
+from wiretrace.core.passage_keys import rare_pair_keys
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import MinHasher, Signature
 
@@ -32,7 +34,9 @@ class Analysis:
     features: TextFeatures
     document_signature: Signature
     document_keys: npt.NDArray[np.uint64]
+    # Keys a passage is stored under, and (more of its rare words) the keys it looks up.
     passage_keys: npt.NDArray[np.uint64]
+    passage_query_keys: npt.NDArray[np.uint64]
     # ``features`` as stored (:func:`encode_features`).
     stored_features: bytes
 
@@ -44,19 +48,32 @@ class Analysis:
         # Analyses come back from worker processes: the stored form pickles several times
         # faster than the feature objects, and is needed anyway.
         embeddings = self.features.embeddings
-        fields = (self.stored_features, embeddings, self.document_signature, self.document_keys, self.passage_keys)
+        meanings = self.features.meanings
+        fields = (
+            self.stored_features,
+            embeddings,
+            None if meanings is None else meanings.text,
+            self.document_signature,
+            self.document_keys,
+            self.passage_keys,
+            self.passage_query_keys,
+        )
         return _restore_analysis, fields
 
 
 def _restore_analysis(
     stored_features: bytes,
     embeddings: npt.NDArray[np.float32] | None,
+    meaning_text: str | None,
     document_signature: Signature,
     document_keys: npt.NDArray[np.uint64],
     passage_keys: npt.NDArray[np.uint64],
+    passage_query_keys: npt.NDArray[np.uint64],
 ) -> Analysis:
     features = replace(decode_features(stored_features), embeddings=embeddings)
-    return Analysis(features, document_signature, document_keys, passage_keys, stored_features)
+    if meaning_text is not None:
+        features = replace(features, meanings=SentenceMeanings(meaning_text, features.sentences))
+    return Analysis(features, document_signature, document_keys, passage_keys, passage_query_keys, stored_features)
 
 
 @lru_cache(maxsize=8)
@@ -66,39 +83,46 @@ def _hasher(num_perm: int, seed: int) -> MinHasher:
 
 def text_features(text: str, settings: IndexSettings, stored: bytes = b"") -> TextFeatures:
     """What matching compares: lexical features (``stored`` ones when given), plus sentence
-    embeddings when the semantic layer is on."""
+    embeddings when the semantic layer is on, or else embeddings on demand (``verify_meaning``)."""
     features = decode_features(stored) if stored else extract(text, settings.features)
     if settings.semantic:
         sentences = [text[p.span.start : p.span.end] for p in features.passages]
         features = replace(features, embeddings=semantic.default_encoder().encode(sentences))
+    elif settings.verify_meaning:
+        features = replace(features, meanings=SentenceMeanings(text, features.sentences))
     return features
 
 
 def analyse_text(text: str, settings: IndexSettings) -> Analysis:
     """Features, signatures and bucket keys of a text under ``settings`` (no storage needed).
 
-    Each passage's bucket keys are its content-word bands, then (semantic layer) the
-    bands of its embedding's top-dimension set, in a separate key family.
+    Each passage's bucket keys are pairs of its rarest words (:mod:`wiretrace.core.passage_keys`),
+    then (semantic layer) the bands of its embedding's top-dimension set, in a separate key family.
     """
     features = text_features(text, settings)
     hasher = _hasher(settings.num_perm, settings.seed)
     document_signature = hasher.signature(features.shingles)
-    passage_lsh = settings.passage_lsh
-    bands = passage_lsh.bands + (settings.semantic_lsh.bands if settings.semantic else 0)
-    passage_keys = np.empty((0, bands), dtype=np.uint64)
-    if features.passages:
-        passage_hasher = _hasher(settings.passage_perms, settings.seed)
-        passage_keys = bucket_keys(passage_hasher.signatures([p.features for p in features.passages]), passage_lsh)
-        if features.embeddings is not None:
-            meaning = semantic.top_dimension_sets(features.embeddings, settings.semantic_top_dims)
-            # The meaning sets' low threshold needs many bands: all num_perm permutations.
-            meaning_keys = bucket_keys(hasher.signatures(meaning), settings.semantic_lsh, family=1)
-            passage_keys = np.hstack([passage_keys, meaning_keys])
+    if settings.passage_index == "minhash":
+        signatures = _hasher(settings.passage_perms, settings.seed).signatures([p.features for p in features.passages])
+        passage_keys = (
+            bucket_keys(signatures, settings.passage_lsh) if features.passages else np.empty((0, 0), np.uint64)
+        )
+        query_keys = passage_keys
+    else:
+        passage_keys = rare_pair_keys(features, settings.passage_stored_words)
+        query_keys = rare_pair_keys(features, settings.passage_query_words)
+    if features.embeddings is not None and features.passages:
+        meaning = semantic.top_dimension_sets(features.embeddings, settings.semantic_top_dims)
+        # The meaning sets' low threshold needs many bands: all num_perm permutations.
+        meaning_keys = bucket_keys(hasher.signatures(meaning), settings.semantic_lsh, family=1)
+        passage_keys = np.hstack([passage_keys, meaning_keys])
+        query_keys = np.hstack([query_keys, meaning_keys])
     return Analysis(
         features=features,
         document_signature=document_signature,
         document_keys=bucket_keys(document_signature, settings.document_lsh)[0],
         passage_keys=passage_keys,
+        passage_query_keys=query_keys,
         stored_features=encode_features(features),
     )
 

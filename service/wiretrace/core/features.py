@@ -10,7 +10,9 @@ numbers), so passages are compared as sets of those.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +70,15 @@ class FeatureConfig:
             raise ValueError(f"min_passage_features must be at least 1, got {self.min_passage_features}")
 
 
+class Meanings(Protocol):
+    """Embeddings of a text's passages, on demand (see :mod:`wiretrace.core.meaning`)."""
+
+    @property
+    def text(self) -> str: ...
+
+    def of(self, indices: Sequence[int]) -> npt.NDArray[np.float32]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PassageFeatures:
     """One sentence: where it is, its content-word set and an exact-wording fingerprint."""
@@ -91,6 +102,11 @@ class TextFeatures:
     flat_owners: npt.NDArray[np.int32] = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     # One L2-normalised sentence embedding per passage, when the semantic layer is on.
     embeddings: npt.NDArray[np.float32] | None = None
+    # Otherwise, embeddings computed only for the passages verification asks about.
+    meanings: Meanings | None = field(default=None, compare=False)
+    # Sentences with some content words but too few to be passages ("Police are working
+    # hard."): never indexed, but a passage extends over them (whole statements).
+    fragments: tuple[PassageFeatures, ...] = ()
     # :meth:`distinct`, computed on first use (not copied by ``dataclasses.replace``).
     _distinct: DistinctSets | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -113,14 +129,25 @@ class TextFeatures:
             return computed
         return self._distinct
 
+    @property
+    def sentences(self) -> tuple[PassageFeatures, ...]:
+        """Passages, then fragments: the numbering :class:`Meanings` and alignment use."""
+        return self.passages + self.fragments
+
     @classmethod
-    def build(cls, shingles: HashArray, passages: tuple[PassageFeatures, ...], token_count: int) -> TextFeatures:
+    def build(
+        cls,
+        shingles: HashArray,
+        passages: tuple[PassageFeatures, ...],
+        token_count: int,
+        fragments: tuple[PassageFeatures, ...] = (),
+    ) -> TextFeatures:
         if not passages:
-            return cls(shingles, passages, token_count)
+            return cls(shingles, passages, token_count, fragments=fragments)
         features = np.concatenate([p.features for p in passages])
         owners = np.repeat(np.arange(len(passages), dtype=np.int32), [p.features.size for p in passages])
         order = np.argsort(features, kind="stable")
-        return cls(shingles, passages, token_count, features[order], owners[order])
+        return cls(shingles, passages, token_count, features[order], owners[order], fragments=fragments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,11 +358,14 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
     features = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     counts = np.bincount(owner, minlength=len(spans))
     bounds = np.concatenate(([0], np.cumsum(counts)))
-    passages = tuple(
-        PassageFeatures(spans[i], features[bounds[i] : bounds[i + 1]], int(fingerprints[i]))
-        for i in np.flatnonzero(counts >= config.min_passage_features).tolist()
+    passages, fragments = (
+        tuple(
+            PassageFeatures(spans[i], features[bounds[i] : bounds[i + 1]], int(fingerprints[i]))
+            for i in np.flatnonzero(chosen).tolist()
+        )
+        for chosen in (counts >= config.min_passage_features, (counts > 0) & (counts < config.min_passage_features))
     )
-    return TextFeatures.build(shingles, passages, int(tokens.hashes.size))
+    return TextFeatures.build(shingles, passages, int(tokens.hashes.size), fragments)
 
 
 def _term(word: str) -> int:
@@ -410,22 +440,56 @@ def extract_word_by_word(text: str, config: FeatureConfig, spans: list[Span] | N
     """The reference implementation of :func:`extract`, one word at a time (any script)."""
     all_hashes: list[int] = []
     passages: list[PassageFeatures] = []
+    fragments: list[PassageFeatures] = []
     for span in split_sentences(text) if spans is None else spans:
         sentence = words(text, span.start, span.end)
         hashes = [word_hash(w) for w in sentence]
         all_hashes.extend(hashes)
         terms = {t for t in map(_term, sentence) if t >= 0}
-        if len(terms) < config.min_passage_features:
+        if not terms:
             continue
         features = np.unique(np.array(sorted(terms), dtype=np.uint32))
-        passages.append(PassageFeatures(span, features, tokenhash.sequence_fingerprint(hashes)))
+        found = PassageFeatures(span, features, tokenhash.sequence_fingerprint(hashes))
+        (passages if len(terms) >= config.min_passage_features else fragments).append(found)
     shingles = shingle_hashes(np.array(all_hashes, dtype=np.uint32), config.shingle_size)
-    return TextFeatures.build(shingles, tuple(passages), len(all_hashes))
+    return TextFeatures.build(shingles, tuple(passages), len(all_hashes), tuple(fragments))
 
 
 # Stored features: a later article is verified against this one without re-reading its text.
-_FEATURES_FORMAT = 1
+# Format 2 adds the fragments after the passages; format 1 (no fragments) is still read.
+_FEATURES_FORMAT = 2
 _HEADER = np.dtype("<u4")
+
+
+def _encode_sentences(sentences: tuple[PassageFeatures, ...]) -> bytes:
+    """Spans, fingerprints, set sizes, then every set, of these sentences."""
+    spans = np.array([(p.span.start, p.span.end) for p in sentences], dtype="<u4").reshape(-1)
+    return b"".join(
+        (
+            spans.tobytes(),
+            np.array([p.fingerprint for p in sentences], dtype="<u8").tobytes(),
+            np.array([p.features.size for p in sentences], dtype="<u4").tobytes(),
+            np.concatenate([p.features for p in sentences]).astype("<u4").tobytes() if sentences else b"",
+        )
+    )
+
+
+def _decode_sentences(data: bytes, offset: int, count: int) -> tuple[tuple[PassageFeatures, ...], int]:
+    """Inverse of :func:`_encode_sentences` at ``offset``, and the offset after them."""
+    spans = np.frombuffer(data, "<u4", 2 * count, offset).tolist()
+    offset += 8 * count
+    fingerprints = np.frombuffer(data, "<u8", count, offset).tolist()
+    offset += 8 * count
+    sizes = np.frombuffer(data, "<u4", count, offset)
+    offset += 4 * count
+    total = int(sizes.sum(dtype=np.int64))
+    flat = np.frombuffer(data, "<u4", total, offset).astype(np.uint32)
+    bounds = [0, *np.cumsum(sizes, dtype=np.int64).tolist()]
+    sentences = tuple(
+        PassageFeatures(Span(spans[2 * i], spans[2 * i + 1]), flat[bounds[i] : bounds[i + 1]], fingerprints[i])
+        for i in range(count)
+    )
+    return sentences, offset + 4 * total
 
 
 def encode_features(features: TextFeatures) -> bytes:
@@ -435,30 +499,28 @@ def encode_features(features: TextFeatures) -> bytes:
         [_FEATURES_FORMAT, features.token_count, features.shingles.size, len(passages), features.flat_features.size],
         dtype=_HEADER,
     )
-    spans = np.array([(p.span.start, p.span.end) for p in passages], dtype="<u4").reshape(-1)
     return b"".join(
         (
             header.tobytes(),
             features.shingles.astype("<u4").tobytes(),
-            spans.tobytes(),
-            np.array([p.fingerprint for p in passages], dtype="<u8").tobytes(),
-            np.array([p.features.size for p in passages], dtype="<u4").tobytes(),
-            np.concatenate([p.features for p in passages]).astype("<u4").tobytes() if passages else b"",
+            _encode_sentences(passages),
+            np.array([len(features.fragments)], dtype=_HEADER).tobytes(),
+            _encode_sentences(features.fragments),
         )
     )
 
 
-def _stored_header(data: bytes) -> tuple[int, int, int, int]:
-    """(token count, shingles, passages, passage features) of stored features."""
+def _stored_header(data: bytes) -> tuple[int, int, int, int, int]:
+    """(format, token count, shingles, passages, passage features) of stored features."""
     version, token_count, shingle_count, passage_count, feature_count = np.frombuffer(data, _HEADER, 5).tolist()
-    if version != _FEATURES_FORMAT:
+    if version not in (1, _FEATURES_FORMAT):
         raise ValueError(f"stored features have format {version}, expected {_FEATURES_FORMAT}")
-    return token_count, shingle_count, passage_count, feature_count
+    return version, token_count, shingle_count, passage_count, feature_count
 
 
 def decode_sentence_sets(data: bytes) -> SentenceSets:
     """The sentence sets of stored features (:func:`encode_features`), without decoding the rest."""
-    _, shingle_count, passage_count, feature_count = _stored_header(data)
+    _, _, shingle_count, passage_count, feature_count = _stored_header(data)
     offset = 5 * 4 + 4 * shingle_count + 16 * passage_count
     sizes = np.frombuffer(data, "<u4", passage_count, offset).astype(np.int64)
     features = np.frombuffer(data, "<u4", feature_count, offset + 4 * passage_count).astype(np.uint32)
@@ -468,20 +530,12 @@ def decode_sentence_sets(data: bytes) -> SentenceSets:
 
 def decode_features(data: bytes) -> TextFeatures:
     """Inverse of :func:`encode_features`."""
-    token_count, shingle_count, passage_count, feature_count = _stored_header(data)
+    version, token_count, shingle_count, passage_count, _ = _stored_header(data)
     offset = 5 * 4
     shingles = np.frombuffer(data, "<u4", shingle_count, offset).astype(np.uint32)
-    offset += 4 * shingle_count
-    spans = np.frombuffer(data, "<u4", 2 * passage_count, offset).tolist()
-    offset += 8 * passage_count
-    fingerprints = np.frombuffer(data, "<u8", passage_count, offset).tolist()
-    offset += 8 * passage_count
-    sizes = np.frombuffer(data, "<u4", passage_count, offset)
-    offset += 4 * passage_count
-    flat = np.frombuffer(data, "<u4", feature_count, offset).astype(np.uint32)
-    bounds = [0, *np.cumsum(sizes, dtype=np.int64).tolist()]
-    passages = tuple(
-        PassageFeatures(Span(spans[2 * i], spans[2 * i + 1]), flat[bounds[i] : bounds[i + 1]], fingerprints[i])
-        for i in range(passage_count)
-    )
-    return TextFeatures.build(shingles, passages, token_count)
+    passages, offset = _decode_sentences(data, offset + 4 * shingle_count, passage_count)
+    fragments: tuple[PassageFeatures, ...] = ()
+    if version >= 2:
+        fragment_count = int(np.frombuffer(data, _HEADER, 1, offset)[0])
+        fragments, _ = _decode_sentences(data, offset + 4, fragment_count)
+    return TextFeatures.build(shingles, passages, token_count, fragments)

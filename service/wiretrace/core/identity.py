@@ -10,6 +10,9 @@ from wiretrace.core.settings import IndexSettings
 # The settings an index is built with: a store remembers them and commands reuse them.
 INDEX_PARAMETERS = (
     "num_perm",
+    "passage_index",
+    "passage_stored_words",
+    "passage_query_words",
     "passage_num_perm",
     "seed",
     "shingle_size",
@@ -42,7 +45,11 @@ class IndexIdentity:
 
     @classmethod
     def of(cls, settings: IndexSettings) -> IndexIdentity:
-        document_lsh, passage_lsh = settings.document_lsh, settings.passage_lsh
+        document_lsh = settings.document_lsh
+        # rare-words: keys per sentence, of two words each.
+        passage_bands, passage_rows = settings.passage_lsh.bands, settings.passage_lsh.rows
+        if settings.passage_index == "rare-words":
+            passage_bands, passage_rows = settings.passage_stored_words * (settings.passage_stored_words - 1) // 2, 2
         return cls(
             feature_version=settings.feature_version,
             num_perm=settings.num_perm,
@@ -50,8 +57,8 @@ class IndexIdentity:
             shingle_size=settings.shingle_size,
             document_bands=document_lsh.bands,
             document_rows=document_lsh.rows,
-            passage_bands=passage_lsh.bands,
-            passage_rows=passage_lsh.rows,
+            passage_bands=passage_bands,
+            passage_rows=passage_rows,
         )
 
     def describe(self) -> str:

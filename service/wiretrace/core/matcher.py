@@ -37,6 +37,18 @@ def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt
 _CHUNK = 16
 
 
+class _MeaningBudget:
+    """How many more candidates of one query may have sentence pairs weighed by meaning (the
+    encoder's work per query is bounded; later candidates are decided by words alone)."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
 class Matcher:
     def __init__(self, settings: IndexSettings, feature_cache_size: int = 4096) -> None:
         self.settings = settings
@@ -54,7 +66,9 @@ class Matcher:
         story with thousands of stored copies verifies a handful of them, as the second copy did.
         """
         limit = self.settings.max_candidates + len(exclude)
-        ranked = [i for i in view.candidates(analysis.document_keys, analysis.passage_keys, limit) if i not in exclude]
+        ranked = [
+            i for i in view.candidates(analysis.document_keys, analysis.passage_query_keys, limit) if i not in exclude
+        ]
         ranked = ranked[: self.settings.max_candidates]
         if not ranked:
             return [], {}
@@ -71,24 +85,71 @@ class Matcher:
         else:
             matches, records = [], {}
             near = 0
+            budget = _MeaningBudget(self.settings.max_meaning_candidates)
             for start in range(0, len(ranked), _CHUNK):
                 chunk = ranked[start : start + _CHUNK]
-                plausible = self._plausible(analysis, view.records(chunk))
-                if plausible and boilerplate is None:
-                    boilerplate = self._boilerplate(view, analysis, source)
-                for article_id in (i for i in chunk if i in plausible):
-                    record = plausible[article_id]
-                    match = self._verify(
-                        analysis, article_id, self._features_of(record), record, boilerplate or set(), None
-                    )
-                    if match is not None:
-                        matches.append(match)
-                        records[article_id] = record
-                        near += match.kind is MatchKind.NEAR_DUPLICATE
+                boilerplate = self._verify_chunk(view, analysis, source, chunk, boilerplate, matches, records, budget)
+                near = sum(m.kind is MatchKind.NEAR_DUPLICATE for m in matches)
                 if near >= self.settings.max_near_duplicates:
                     break
+            if near < self.settings.max_near_duplicates:
+                sources = self._sources_of_passages(view, matches, exclude | set(ranked))
+                if sources:
+                    # The sources of what the query shares: each weighed by meaning (at most _CHUNK).
+                    budget = _MeaningBudget(len(sources))
+                    self._verify_chunk(view, analysis, source, sources, boilerplate, matches, records, budget)
         matches.sort(key=lambda m: (-m.score, m.article_id))
         return matches, {m.article_id: records[m.article_id] for m in matches}
+
+    def _verify_chunk(
+        self,
+        view: Overlay,
+        analysis: Analysis,
+        source: str,
+        chunk: list[str],
+        boilerplate: set[int] | None,
+        matches: list[Match],
+        records: dict[str, ArticleRecord],
+        budget: _MeaningBudget,
+    ) -> set[int] | None:
+        """Screen and verify ``chunk`` in order, adding to ``matches`` and ``records``; the
+        query's boilerplate, read at the first plausible candidate."""
+        plausible = self._plausible(analysis, view.records(chunk))
+        if plausible and boilerplate is None:
+            boilerplate = self._boilerplate(view, analysis, source)
+        for article_id in (i for i in chunk if i in plausible):
+            record = plausible[article_id]
+            by_meaning = budget.take()
+            features = self._features_of(record)
+            match = self._verify(analysis, article_id, features, record, boilerplate or set(), None, by_meaning)
+            if match is not None:
+                matches.append(match)
+                records[article_id] = record
+        return boilerplate
+
+    def _sources_of_passages(self, view: Overlay, matches: list[Match], seen: set[str]) -> list[str]:
+        """Articles that the passages the query shares are themselves stored as reused from.
+
+        A quote is often found first in a story that repeats it (a verbatim copy or a
+        close translation) rather than in its source, whose wording is further away: the
+        stories it matches already know their own sources, and those are verified too
+        (as passim follows alignments transitively). Bounded: the best ``_CHUNK`` passage
+        matches, their stored matches whose passages overlap the shared text.
+        """
+        found: list[str] = []
+        reused = [m for m in matches if m.kind is MatchKind.REUSED_PASSAGE]
+        for match in sorted(reused, key=lambda m: -m.score)[:_CHUNK]:
+            for edge in view.matches_of(match.article_id):
+                other = edge.matched_id
+                if other in seen or other in found:
+                    continue
+                if any(
+                    p.query_start < shared.matched_end and shared.matched_start < p.query_end
+                    for p in edge.evidence.passages
+                    for shared in match.passages
+                ):
+                    found.append(other)
+        return found[:_CHUNK]
 
     def _boilerplate(self, view: Overlay, analysis: Analysis, source: str) -> set[int]:
         """The query's sentences that are boilerplate: wording that recurs verbatim in many articles
@@ -110,6 +171,7 @@ class Matcher:
         record: ArticleRecord,
         boilerplate: set[int],
         best_cosine: npt.NDArray[np.float32] | None,
+        by_meaning: bool = True,
     ) -> Match | None:
         return verify(
             article_id,
@@ -120,6 +182,7 @@ class Matcher:
             self.settings,
             boilerplate,
             best_cosine,
+            by_meaning,
         )
 
     def remember(self, article_id: str, content_sha256: str, features: TextFeatures) -> None:

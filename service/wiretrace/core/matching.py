@@ -185,6 +185,26 @@ def _aligns_lexically(
     return (shared >= settings.passage_min_shared) & (jaccard >= settings.passage_min_similarity), jaccard
 
 
+def _undecided(
+    shared: np.ndarray, jaccard: np.ndarray, lexical: np.ndarray, settings: IndexSettings
+) -> npt.NDArray[np.bool_]:
+    """Pairs that words do not align but that share enough to be weighed by meaning."""
+    undecided: npt.NDArray[np.bool_] = (
+        ~lexical & (shared >= settings.meaning_min_shared) & (jaccard >= settings.meaning_min_jaccard)
+    )
+    return undecided
+
+
+def _pair_floor(settings: IndexSettings, by_meaning: bool) -> tuple[float, int]:
+    """(Jaccard, shared words) a sentence pair needs to be examined at all."""
+    if by_meaning:
+        return (
+            min(settings.passage_min_similarity, settings.meaning_min_jaccard),
+            min(settings.passage_min_shared, settings.meaning_min_shared),
+        )
+    return settings.passage_min_similarity, settings.passage_min_shared
+
+
 def may_align(query: TextFeatures, candidates: Sequence[SentenceSets], settings: IndexSettings) -> np.ndarray:
     """Per candidate, whether any of its sentences aligns with one of the query's by shared words.
 
@@ -204,8 +224,11 @@ def may_align(query: TextFeatures, candidates: Sequence[SentenceSets], settings:
     owners = np.concatenate([c.owners.astype(np.int64) + base for c, base in zip(candidates, bases, strict=True)])
     pool = distinct_sets(features, owners, int(counts.sum()))
     own = query.distinct()
-    pairs = _set_pairs(own, pool, settings.passage_min_similarity, settings.passage_min_shared, settings.max_pair_work)
-    aligned, _ = _aligns_lexically(pairs.shared, own.sizes[pairs.query], pool.sizes[pairs.other], settings)
+    by_meaning = query.meanings is not None
+    pairs = _set_pairs(own, pool, *_pair_floor(settings, by_meaning), settings.max_pair_work)
+    aligned, jaccard = _aligns_lexically(pairs.shared, own.sizes[pairs.query], pool.sizes[pairs.other], settings)
+    if by_meaning:
+        aligned |= _undecided(pairs.shared, jaccard, aligned, settings)
     kept = np.zeros(pool.count, dtype=bool)
     kept[pairs.other[aligned]] = True
     kept[pairs.unexamined] = True
@@ -219,11 +242,14 @@ def _sentence_pairs(
     matched: TextFeatures,
     settings: IndexSettings,
     best_cosine: npt.NDArray[np.float32] | None = None,
+    by_meaning: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of distinct sentence sets (:meth:`TextFeatures.distinct`) that may align:
     (query set, matched set, shared features, similarity, lexical).
 
-    Lexically, a pair shares enough stemmed content words. With embeddings on both
+    Lexically, a pair shares enough stemmed content words; with meanings on demand on both
+    sides (:mod:`wiretrace.core.meaning`), a pair of sentences that words leave undecided
+    aligns when their embeddings' cosine is high (:func:`_by_meaning`). With embeddings on both
     sides (semantic layer) a pair also aligns on meaning: a high cosine, or a fair
     one with some words in common; its similarity is then the larger of the two.
     ``best_cosine`` (per query sentence, over every candidate text) keeps meaning-only
@@ -235,14 +261,24 @@ def _sentence_pairs(
     own, other = query.distinct(), matched.distinct()
     semantic = query.embeddings is not None and matched.embeddings is not None and own.count > 0 and other.count > 0
     # The semantic layer weighs every pair sharing a word (word Jaccard supports a fair cosine).
+    weigh_meaning = by_meaning and on_demand(query, matched, settings)
     if semantic:
         pairs = _set_pairs(own, other, 0.0, 1, settings.max_pair_work)
     else:
-        pairs = _set_pairs(
-            own, other, settings.passage_min_similarity, settings.passage_min_shared, settings.max_pair_work
-        )
+        pairs = _set_pairs(own, other, *_pair_floor(settings, weigh_meaning), settings.max_pair_work)
     query_index, matched_index, shared = pairs.query, pairs.other, pairs.shared
     lexical, jaccard = _aligns_lexically(shared, own.sizes[query_index], other.sizes[matched_index], settings)
+    if weigh_meaning and _covered(query_index[lexical], matched_index[lexical], query, matched, settings):
+        weigh_meaning = False  # a near-duplicate by its words alone: meaning adds nothing to decide
+    if weigh_meaning:
+        accepted, similarity = _by_meaning(query, matched, pairs, jaccard, lexical, settings)
+        return (
+            query_index[accepted],
+            matched_index[accepted],
+            shared[accepted],
+            similarity[accepted],
+            lexical[accepted],
+        )
     if not semantic:
         return query_index[lexical], matched_index[lexical], shared[lexical], jaccard[lexical], lexical[lexical]
     assert query.embeddings is not None and matched.embeddings is not None
@@ -260,12 +296,12 @@ def _sentence_pairs(
     shared_words[query_index, matched_index] = shared
     is_lexical = np.zeros(cosine.shape, dtype=bool)
     is_lexical[query_index[lexical_inside], matched_index[lexical_inside]] = True
-    by_meaning = (cosine >= settings.semantic_min_cosine) | (
+    close = (cosine >= settings.semantic_min_cosine) | (
         (cosine >= settings.semantic_supported_cosine) & (word_jaccard >= settings.semantic_support_jaccard)
     )
     if best_cosine is not None:
-        by_meaning &= cosine >= best_cosine[own.first[:rows], None] - settings.semantic_margin
-    block_rows, columns = np.nonzero(is_lexical | by_meaning)
+        close &= cosine >= best_cosine[own.first[:rows], None] - settings.semantic_margin
+    block_rows, columns = np.nonzero(is_lexical | close)
     similarity = np.where(
         is_lexical[block_rows, columns],
         word_jaccard[block_rows, columns],
@@ -278,6 +314,53 @@ def _sentence_pairs(
         np.concatenate((similarity, beyond[3])),
         np.concatenate((is_lexical[block_rows, columns], np.ones(beyond[0].size, dtype=bool))),
     )
+
+
+def _covered(
+    query_sets: np.ndarray,
+    matched_sets: np.ndarray,
+    query: TextFeatures,
+    matched: TextFeatures,
+    settings: IndexSettings,
+) -> bool:
+    """Whether pairs of these sets align enough sentences to make a near-duplicate (an estimate:
+    distinct sets aligned, against the shorter text's passages)."""
+    shorter = min(len(query.passages), len(matched.passages))
+    aligned = min(np.unique(query_sets).size, np.unique(matched_sets).size)
+    return shorter > 0 and aligned >= settings.near_duplicate_coverage * shorter
+
+
+def _by_meaning(
+    query: TextFeatures,
+    matched: TextFeatures,
+    pairs: _SetPairs,
+    jaccard: np.ndarray,
+    lexical: np.ndarray,
+    settings: IndexSettings,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """(pair aligns, similarity): pairs aligned by words, and undecided pairs whose sentences'
+    cosine reaches ``meaning_min_cosine`` (similarity: the larger of Jaccard and cosine).
+
+    Only sentences that no pair aligns by words are weighed, at most ``max_meaning_pairs``
+    pairs (highest Jaccard first), so a copy or an unrelated text encodes nothing.
+    """
+    own, other = query.distinct(), matched.distinct()
+    assert query.meanings is not None and matched.meanings is not None
+    query_index, matched_index = pairs.query, pairs.other
+    undecided = _undecided(pairs.shared, jaccard, lexical, settings)
+    undecided &= ~np.isin(query_index, query_index[lexical]) & ~np.isin(matched_index, matched_index[lexical])
+    weighed = np.flatnonzero(undecided)
+    weighed = weighed[np.argsort(-jaccard[weighed], kind="stable")][: settings.max_meaning_pairs]
+    similarity = jaccard.astype(np.float64).copy()
+    accepted = lexical.copy()
+    if weighed.size:
+        first = own.first[query_index[weighed]].tolist()
+        second = other.first[matched_index[weighed]].tolist()
+        cosine = np.einsum("ij,ij->i", query.meanings.of(first), matched.meanings.of(second))
+        close = cosine >= settings.meaning_min_cosine
+        accepted[weighed[close]] = True
+        similarity[weighed] = np.maximum(similarity[weighed], cosine)
+    return accepted, similarity
 
 
 def _occurrences(
@@ -299,6 +382,7 @@ def align_passages(
     settings: IndexSettings,
     boilerplate: Collection[int] = (),
     best_cosine: npt.NDArray[np.float32] | None = None,
+    by_meaning: bool = True,
 ) -> tuple[list[SharedPassage], int, int]:
     """Shared passages (query side first), the shared features behind them, and the aligned sentence pairs.
 
@@ -308,7 +392,9 @@ def align_passages(
     with its repetitions there, first with first), so repeated text costs no more pair work.
     """
     own, other = query.distinct(), matched.distinct()
-    query_set, matched_set, shared, similarity, lexical = _sentence_pairs(query, matched, settings, best_cosine)
+    query_set, matched_set, shared, similarity, lexical = _sentence_pairs(
+        query, matched, settings, best_cosine, by_meaning
+    )
     # Best first; ties by the sets' first sentences (equal to sentence order when none repeats).
     order = np.lexsort((other.first[matched_set], own.first[query_set], -shared, -similarity))
     query_sentences, query_next, query_end = _occurrences(own, query.passages, boilerplate)
@@ -330,26 +416,168 @@ def align_passages(
         query_next[q] += take
         matched_next[m] += take
         left -= take
-    if chosen and not any(p.lexical for p in chosen):
+    if on_demand(query, matched, settings):
+        chosen = _without_chance_meanings(chosen, query, matched, settings)
+    elif chosen and not any(p.lexical for p in chosen):
         # Meaning alone: independent texts on one topic have a few such sentences; a translation
         # or paraphrase of the shorter text has most of them.
         shorter = min(len(query.passages), len(matched.passages))
         if len(chosen) < settings.semantic_min_coverage * shorter:
             chosen = []
-    chosen.sort(key=lambda p: p.query_index)
-    return _merge_runs(chosen, query.passages, matched.passages), sum(p.shared for p in chosen), len(chosen)
+    aligned = len(chosen)
+    query_text, matched_text = _TextOrder(query), _TextOrder(matched)
+    if chosen:
+        # A near-duplicate extends by words alone (its sentences align anyway; no encoder work).
+        shorter = min(len(query.passages), len(matched.passages))
+        use_meaning = by_meaning and aligned < settings.near_duplicate_coverage * shorter
+        chosen = _extend(chosen, query_text, matched_text, settings, boilerplate, use_meaning)
+    chosen.sort(key=lambda p: query_text.position[p.query_index])
+    passages = _merge_runs(chosen, query_text, matched_text)
+    return passages, sum(p.shared for p in chosen), aligned
 
 
-def _merge_runs(
-    pairs: list[_PassagePair], query: tuple[PassageFeatures, ...], matched: tuple[PassageFeatures, ...]
-) -> list[SharedPassage]:
-    """Consecutive sentence pairs on both sides become one maximal passage."""
+def on_demand(query: TextFeatures, matched: TextFeatures, settings: IndexSettings) -> bool:
+    """Whether sentence pairs that words leave undecided are weighed by meaning on demand."""
+    return not settings.semantic and query.meanings is not None and matched.meanings is not None
+
+
+def _without_chance_meanings(
+    chosen: list[_PassagePair], query: TextFeatures, matched: TextFeatures, settings: IndexSettings
+) -> list[_PassagePair]:
+    """Drop pairs decided by meaning alone that two texts on one topic would have by chance.
+
+    A pair in a run of aligned pairs, or at a very high cosine, stands. An isolated one must
+    stand out from its texts' background: the median, over one text's other passages, of their
+    best cosine with the other text (the larger of the two medians); and lead its sentences'
+    other counterparts on both sides (the margin criterion of bitext mining). A quote planted
+    in an unrelated story has a background near 0.16 (WMT21 is-en in BBC stories); an answer
+    written independently on the same topic (Clough-Stevenson "non") near 0.44, with single
+    sentences at 0.67. At most ``max_background_passages`` passages of each text are weighed.
+    """
+    isolated = [
+        p
+        for p in chosen
+        if not p.lexical and p.similarity < settings.meaning_single_min_cosine and not _in_run(p, chosen)
+    ]
+    if not isolated:
+        return chosen
+    assert query.meanings is not None and matched.meanings is not None
+    limit = settings.max_background_passages
+    rows = sorted(set(range(min(len(query.passages), limit))) | {p.query_index for p in isolated})
+    columns = sorted(set(range(min(len(matched.passages), limit))) | {p.matched_index for p in isolated})
+    cosine = query.meanings.of(rows) @ matched.meanings.of(columns).T
+    lonely_rows = np.isin(rows, [p.query_index for p in isolated])
+    lonely_columns = np.isin(columns, [p.matched_index for p in isolated])
+    # Symmetric, as verification is: from either text, its other passages' best cosines with
+    # the other text's other passages.
+    rest = cosine[~lonely_rows][:, ~lonely_columns]
+    backgrounds = [float(np.median(rest.max(axis=axis))) if rest.size else 0.0 for axis in (0, 1)]
+    background = max(backgrounds)
+    dropped = set()
+    for pair in isolated:
+        row, column = rows.index(pair.query_index), columns.index(pair.matched_index)
+        rivals = [np.delete(cosine[row], column), np.delete(cosine[:, column], row)]
+        lead = min((pair.similarity - float(r.max()) for r in rivals if r.size), default=1.0)
+        if pair.similarity - background < settings.meaning_min_margin or lead < settings.meaning_min_lead:
+            dropped.add(id(pair))
+    return [p for p in chosen if id(p) not in dropped]
+
+
+def _in_run(pair: _PassagePair, chosen: list[_PassagePair]) -> bool:
+    """Whether another chosen pair is next to ``pair`` on both sides (passage order)."""
+    return any(
+        abs(p.query_index - pair.query_index) == 1
+        and p.matched_index - pair.matched_index == p.query_index - pair.query_index
+        for p in chosen
+    )
+
+
+class _TextOrder:
+    """A text's sentences (passages, then fragments: :attr:`TextFeatures.sentences`) in text order."""
+
+    def __init__(self, features: TextFeatures) -> None:
+        self.features = features
+        self.sentences = features.sentences
+        self.order = sorted(range(len(self.sentences)), key=lambda i: self.sentences[i].span.start)
+        self.position = [0] * len(self.sentences)
+        for position, sentence in enumerate(self.order):
+            self.position[sentence] = position
+
+
+def _extend(
+    chosen: list[_PassagePair],
+    query: _TextOrder,
+    matched: _TextOrder,
+    settings: IndexSettings,
+    boilerplate: Collection[int],
+    use_meaning: bool,
+) -> list[_PassagePair]:
+    """Whole statements: from each aligned pair, the sentences next to it on both sides align
+    too at a lower bar, short ones (fragments) included, as passim and TextPAIR extend a seed
+    alignment. A statement quoted in two translations is several sentences, some too short
+    or too freely rendered to align on their own ("The security forces are working hard" ~
+    "Law and order forces are working hard")."""
+    used_query = {p.query_index for p in chosen}
+    used_matched = {p.matched_index for p in chosen}
+    added: list[_PassagePair] = []
+    for pair in sorted(chosen, key=lambda p: query.position[p.query_index]):
+        for step in (-1, 1):
+            query_at, matched_at = query.position[pair.query_index], matched.position[pair.matched_index]
+            for _ in range(settings.max_extension):
+                query_at, matched_at = query_at + step, matched_at + step
+                if not (0 <= query_at < len(query.order) and 0 <= matched_at < len(matched.order)):
+                    break
+                first, second = query.order[query_at], matched.order[matched_at]
+                if first in used_query or second in used_matched:
+                    break
+                extended = _neighbours_align(query, matched, first, second, settings, boilerplate, use_meaning)
+                if extended is None:
+                    break
+                used_query.add(first)
+                used_matched.add(second)
+                added.append(extended)
+    return chosen + added
+
+
+def _neighbours_align(
+    query: _TextOrder,
+    matched: _TextOrder,
+    first: int,
+    second: int,
+    settings: IndexSettings,
+    boilerplate: Collection[int],
+    use_meaning: bool,
+) -> _PassagePair | None:
+    """The pair of two neighbouring sentences if they align at the extension bar."""
+    one, two = query.sentences[first], matched.sentences[second]
+    if one.fingerprint in boilerplate or two.fingerprint in boilerplate:
+        return None
+    if one.fingerprint == two.fingerprint:
+        return _PassagePair(first, second, 1.0, int(one.features.size), True, True)
+    shared = _overlap(one.features, two.features)
+    jaccard = shared / (one.features.size + two.features.size - shared)
+    if shared >= settings.extension_min_shared and jaccard >= settings.extension_min_jaccard:
+        return _PassagePair(first, second, jaccard, shared, False, True)
+    meanings, other_meanings = query.features.meanings, matched.features.meanings
+    if not use_meaning or meanings is None or other_meanings is None or shared == 0:
+        return None
+    cosine = float(meanings.of([first])[0] @ other_meanings.of([second])[0])
+    if cosine >= settings.extension_min_cosine:
+        return _PassagePair(first, second, cosine, shared, False, True)
+    return None
+
+
+def _merge_runs(pairs: list[_PassagePair], query: _TextOrder, matched: _TextOrder) -> list[SharedPassage]:
+    """Sentence pairs consecutive on both sides (in text order) become one maximal passage, one
+    of verbatim pairs or one of variant pairs: a sentence quoted word for word inside a statement
+    otherwise rendered is a verbatim passage of its own."""
     runs: list[list[_PassagePair]] = []
     for pair in pairs:
         if (
             runs
-            and pair.query_index == runs[-1][-1].query_index + 1
-            and (pair.matched_index == runs[-1][-1].matched_index + 1)
+            and query.position[pair.query_index] == query.position[runs[-1][-1].query_index] + 1
+            and matched.position[pair.matched_index] == matched.position[runs[-1][-1].matched_index] + 1
+            and pair.verbatim == runs[-1][-1].verbatim
         ):
             runs[-1].append(pair)
         else:
@@ -361,10 +589,10 @@ def _merge_runs(
         kind = PassageKind.VERBATIM if all(p.verbatim for p in run) else PassageKind.VARIANT
         passages.append(
             SharedPassage(
-                query_start=query[run[0].query_index].span.start,
-                query_end=query[run[-1].query_index].span.end,
-                matched_start=matched[run[0].matched_index].span.start,
-                matched_end=matched[run[-1].matched_index].span.end,
+                query_start=query.sentences[run[0].query_index].span.start,
+                query_end=query.sentences[run[-1].query_index].span.end,
+                matched_start=matched.sentences[run[0].matched_index].span.start,
+                matched_end=matched.sentences[run[-1].matched_index].span.end,
                 kind=kind,
                 score=round(score, 4),
             )
@@ -381,17 +609,21 @@ def verify(
     settings: IndexSettings,
     boilerplate: Collection[int] = (),
     best_cosine: npt.NDArray[np.float32] | None = None,
+    by_meaning: bool = True,
 ) -> Match | None:
     """The match between two texts if the exact evidence is strong enough, else None.
 
-    ``best_cosine``: see :func:`_sentence_pairs` (semantic layer only).
+    ``best_cosine``: see :func:`_sentence_pairs` (semantic layer only); ``by_meaning=False``
+    decides by words alone even with meanings on demand.
     """
     shared = _overlap(query.shingles, matched.shingles)
     union = query.shingles.size + matched.shingles.size - shared
     jaccard = shared / union if union else 0.0
     query_containment = shared / query.shingles.size if query.shingles.size else 0.0
     matched_containment = shared / matched.shingles.size if matched.shingles.size else 0.0
-    passages, _, aligned = align_passages(query, matched, settings, boilerplate, best_cosine)
+    # A near-duplicate by its shingles needs no sentence weighed by meaning.
+    by_meaning = by_meaning and jaccard < settings.near_duplicate_jaccard
+    passages, _, aligned = align_passages(query, matched, settings, boilerplate, best_cosine, by_meaning)
     # Share of each side's sentences aligned with the other: a story re-published in other
     # words (re-translated, rewritten sentence by sentence) covers both sides.
     coverage = min(aligned / len(query.passages), aligned / len(matched.passages)) if aligned else 0.0

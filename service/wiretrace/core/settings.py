@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from wiretrace.core.features import FEATURE_VERSION, FeatureConfig
 from wiretrace.core.lsh import LshParams
+from wiretrace.core.rarity import RARITY_VERSION
 from wiretrace.core.semantic import EMBEDDING_DIMENSIONS, ENCODER_NAME
+
+PASSAGE_INDEXES = ("rare-words", "minhash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +17,14 @@ class IndexSettings:
     """How articles are signed, indexed and matched."""
 
     num_perm: int = 128
-    # Permutations of the per-sentence signatures; 0 = num_perm. Fewer mean fewer LSH bands per
+    # How sentences become passage candidates: "rare-words" (pairs of a sentence's rarest words,
+    # see wiretrace.core.passage_keys) or "minhash" (MinHash LSH of its word set, the first index).
+    passage_index: str = "rare-words"
+    # rare-words: a sentence is stored under pairs of its this many rarest words ...
+    passage_stored_words: int = 6
+    # ... and looks up pairs of this many of its own.
+    passage_query_words: int = 8
+    # minhash: permutations of the per-sentence signatures; 0 = num_perm. Fewer mean fewer LSH bands per
     # sentence (index size, ingest cost) and a softer S-curve around the threshold. 64 (14 bands
     # of 4) measured as good as 128 (25 of 5) on the eval corpora at 58 % of the index memory.
     passage_num_perm: int = 64
@@ -32,6 +42,33 @@ class IndexSettings:
     near_duplicate_coverage: float = 0.3
     passage_min_similarity: float = 0.5
     passage_min_shared: int = 4
+    # Sentence pairs below that bar but sharing this many words at this Jaccard are decided by
+    # meaning: a sentence encoder's cosine (computed for such pairs only, see core/meaning.py).
+    # On WMT21 human translation pairs, 0.65 links 0.95 (de-en) / 0.84 (cs-en) of them at 0.98
+    # precision against sentences of other articles (bench/translation_pairs.py).
+    verify_meaning: bool = True
+    meaning_min_shared: int = 2
+    meaning_min_jaccard: float = 0.15
+    meaning_min_cosine: float = 0.65
+    # ... and a pair decided by meaning with no aligned neighbour needs this cosine: texts on one
+    # topic written independently have single sentences of like meaning (Clough-Stevenson's "non").
+    meaning_single_min_cosine: float = 0.85
+    # ... or this much above its texts' background (see matching._without_chance_meanings),
+    # computed from at most this many passages of each text.
+    meaning_min_margin: float = 0.45
+    # ... and lead the query sentence's next best counterpart in the matched text by this much.
+    meaning_min_lead: float = 0.1
+    max_background_passages: int = 64
+    # Sentence pairs decided by meaning per verification at most, and candidates of one query
+    # weighed by meaning at most (in rank order; the rest by words): the encoder's work is bounded.
+    max_meaning_pairs: int = 64
+    max_meaning_candidates: int = 64
+    # Whole statements: next to an aligned pair, up to this many sentences on each side align
+    # at this lower bar (short sentences included), or by meaning at this cosine.
+    max_extension: int = 4
+    extension_min_shared: int = 2
+    extension_min_jaccard: float = 0.3
+    extension_min_cosine: float = 0.7
     # A passage whose exact wording is in this many stored articles is boilerplate.
     boilerplate_max_articles: int = 200
     # ... or is in this many earlier articles of the same outlet (site furniture, author bios).
@@ -82,6 +119,13 @@ class IndexSettings:
             "semantic_supported_cosine",
             "semantic_support_jaccard",
             "semantic_min_coverage",
+            "meaning_min_jaccard",
+            "meaning_min_cosine",
+            "meaning_single_min_cosine",
+            "meaning_min_margin",
+            "meaning_min_lead",
+            "extension_min_jaccard",
+            "extension_min_cosine",
         ):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
@@ -98,9 +142,26 @@ class IndexSettings:
             raise ValueError(
                 f"semantic_top_dims must be between 1 and {EMBEDDING_DIMENSIONS}, got {self.semantic_top_dims}"
             )
+        if self.passage_index not in PASSAGE_INDEXES:
+            raise ValueError(f"passage_index must be one of {', '.join(PASSAGE_INDEXES)}, got {self.passage_index!r}")
+        if not 2 <= self.passage_stored_words <= self.passage_query_words <= 16:
+            raise ValueError(
+                "passage words must satisfy 2 <= stored <= queried <= 16, got "
+                f"{self.passage_stored_words} and {self.passage_query_words}"
+            )
         if self.max_pair_work < 1:
             raise ValueError(f"max_pair_work must be positive, got {self.max_pair_work}")
-        for name in ("max_candidates", "max_near_duplicates", "max_stored_matches", "max_statements"):
+        for name in (
+            "max_candidates",
+            "max_near_duplicates",
+            "max_stored_matches",
+            "max_statements",
+            "meaning_min_shared",
+            "max_meaning_pairs",
+            "max_meaning_candidates",
+            "extension_min_shared",
+            "max_background_passages",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_text_chars < 1:
@@ -140,6 +201,8 @@ class IndexSettings:
     @property
     def feature_version(self) -> str:
         version = f"{FEATURE_VERSION}/min{self.passage_min_features}"
+        if self.passage_index == "rare-words":
+            version += f"/rare{self.passage_stored_words}-{self.passage_query_words}:{RARITY_VERSION}"
         if self.semantic:
             version += f"+{ENCODER_NAME}/top{self.semantic_top_dims}/t{self.semantic_threshold:g}"
         return version

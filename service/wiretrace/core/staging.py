@@ -7,7 +7,7 @@ batch match each other and join each other's clusters, then writes
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from itertools import repeat
 
@@ -39,9 +39,10 @@ class _PendingBuckets:
             new = [key for key in new if key not in taken]
         self._first.update(zip(new, repeat(number)))
 
-    def lookup(self, keys: npt.NDArray[np.uint64]) -> set[int]:
+    def lookup(self, keys: npt.NDArray[np.uint64]) -> Counter[int]:
+        """Pending article numbers sharing any of the keys, with how many keys each shares."""
         hits = self._first.keys() & keys.ravel().tolist()
-        numbers = {self._first[key] for key in hits}
+        numbers = Counter(self._first[key] for key in hits)
         for key in hits & self._more.keys():
             numbers.update(self._more[key])
         return numbers
@@ -94,13 +95,25 @@ class Overlay:
     def candidates(
         self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
     ) -> list[str]:
-        """The store's best candidates, then the batch's own, ``limit`` at most."""
+        """The best candidates of the store and of the batch, ``limit`` at most: batch members that
+        share document buckets first (a copy staged in the same batch is never crowded out by
+        the store's chance hits), then the store's, with a quarter of the places kept for batch
+        members sharing passage buckets only; each group most shared buckets first."""
         found = [i for i in self.storage.candidates(document_keys, passage_keys, limit) if i not in self._deleted]
-        if self._pending_numbers and len(found) < limit:
-            numbers = self._buckets.lookup(document_keys) | self._buckets.lookup(passage_keys)
-            live = set(self._pending_numbers.values())
-            found += [self._pending_ids[n] for n in sorted(numbers) if n in live]
-        return list(dict.fromkeys(found))[:limit]
+        if not self._pending_numbers:
+            return found[:limit]
+        live = set(self._pending_numbers.values())
+        documents = self._buckets.lookup(document_keys)
+        passages = self._buckets.lookup(passage_keys)
+
+        def ranked(counts: Counter[int]) -> list[str]:
+            return [self._pending_ids[n] for n, _ in sorted(counts.items(), key=lambda c: (-c[1], c[0])) if n in live]
+
+        near = ranked(Counter({n: documents[n] + passages[n] for n in documents}))
+        quoted = ranked(Counter({n: c for n, c in passages.items() if n not in documents}))
+        reserved = min(len(quoted), limit // 4)
+        merged = [*near, *found[: max(limit - len(near) - reserved, 0)], *quoted]
+        return list(dict.fromkeys(merged))[:limit]
 
     def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
         counts = self.storage.fingerprint_counts(fingerprints, cap, source)

@@ -1,0 +1,89 @@
+"""Sentence meanings on demand: embeddings only for the sentence pairs words cannot decide.
+
+Two translations of one statement share some rare words but often under half their
+content words, as do two sentences of one story that say different things. Words decide
+most pairs (a copy, or nothing in common); the rest, sharing a few rare words, are
+decided by a multilingual sentence encoder (:mod:`wiretrace.core.semantic`). Its cost then
+grows with such candidate pairs, not with every sentence ingested: a sentence is encoded
+the first time it is in one, and its embedding kept by wording (equal wording, one
+embedding) for the next article that quotes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from wiretrace.core import semantic
+from wiretrace.core.features import PassageFeatures
+
+Embeddings = npt.NDArray[np.float32]
+
+
+class EmbeddingCache:
+    """Embeddings by sentence fingerprint (its normalised wording), least recently used out.
+
+    Held as float16: half the memory, and cosines change by under 1e-3.
+    """
+
+    def __init__(self, size: int = 200_000) -> None:
+        self._size = size
+        self._vectors: OrderedDict[int, npt.NDArray[np.float16]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, fingerprints: Sequence[int]) -> list[npt.NDArray[np.float16] | None]:
+        with self._lock:
+            found = [self._vectors.get(f) for f in fingerprints]
+            for fingerprint, vector in zip(fingerprints, found, strict=True):
+                if vector is not None:
+                    self._vectors.move_to_end(fingerprint)
+            return found
+
+    def put(self, fingerprints: Sequence[int], vectors: npt.NDArray[np.float16]) -> None:
+        with self._lock:
+            for fingerprint, vector in zip(fingerprints, vectors, strict=True):
+                self._vectors[fingerprint] = vector
+                self._vectors.move_to_end(fingerprint)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+
+
+_CACHE = EmbeddingCache()
+
+
+class SentenceMeanings:
+    """The embeddings of one text's passages, each computed the first time it is asked for."""
+
+    def __init__(self, text: str, passages: tuple[PassageFeatures, ...]) -> None:
+        self._text = text
+        self._passages = passages
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def of(self, indices: Sequence[int]) -> Embeddings:
+        """L2-normalised embeddings of the passages at ``indices``, in that order."""
+        fingerprints = [self._passages[i].fingerprint for i in indices]
+        found = _CACHE.get(fingerprints)
+        missing = sorted({f for f, v in zip(fingerprints, found, strict=True) if v is None})
+        if missing:
+            by_fingerprint = {self._passages[i].fingerprint: i for i in indices}
+            sentences = [self._sentence(by_fingerprint[f]) for f in missing]
+            # Through float16 as cached: the first answer equals every later one.
+            encoded = semantic.default_encoder().encode(sentences).astype(np.float16)
+            _CACHE.put(missing, encoded)
+            fresh = dict(zip(missing, encoded, strict=True))
+            found = [v if v is not None else fresh[f] for f, v in zip(fingerprints, found, strict=True)]
+        vectors = [v for v in found if v is not None]
+        if not vectors:
+            return np.empty((0, semantic.EMBEDDING_DIMENSIONS), dtype=np.float32)
+        return np.vstack(vectors).astype(np.float32)
+
+    def _sentence(self, index: int) -> str:
+        span = self._passages[index].span
+        return self._text[span.start : span.end]
