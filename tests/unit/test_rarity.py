@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wiretrace.core import rarity
 from wiretrace.core.features import extract, word_hash
-from wiretrace.core.passage_keys import rare_pair_keys
+from wiretrace.core.passage_keys import rare_pair_keys, stored_and_query_keys
 from wiretrace.core.settings import IndexSettings
+
+from seeds import seed_drafts
 
 ROOT = Path(__file__).resolve().parents[2]
 FEATURES = IndexSettings().features
@@ -58,3 +60,11 @@ def test_stored_keys_are_among_the_query_keys(word_list: list[str]) -> None:
     features = extract(" ".join(word_list) + ".", FEATURES)
     for stored, queried in zip(rare_pair_keys(features, 6), rare_pair_keys(features, 8), strict=True):
         assert set(stored.tolist()) <= set(queried.tolist())
+
+
+def test_stored_and_query_keys_in_one_pass_equal_two() -> None:
+    for draft in seed_drafts():
+        features = extract(draft.text, FEATURES)
+        stored, queried = stored_and_query_keys(features, 6, 8)
+        assert np.array_equal(stored, rare_pair_keys(features, 6))
+        assert np.array_equal(queried, rare_pair_keys(features, 8))

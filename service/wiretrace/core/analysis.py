@@ -22,7 +22,7 @@ from wiretrace.core import semantic
 from wiretrace.core.features import TextFeatures, decode_features, encode_features, extract
 from wiretrace.core.lsh import bucket_keys
 from wiretrace.core.meaning import SentenceMeanings
-from wiretrace.core.passage_keys import rare_pair_keys
+from wiretrace.core.passage_keys import stored_and_query_keys
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import MinHasher, Signature
 
@@ -103,14 +103,17 @@ def analyse_text(text: str, settings: IndexSettings) -> Analysis:
     hasher = _hasher(settings.num_perm, settings.seed)
     document_signature = hasher.signature(features.shingles)
     if settings.passage_index == "minhash":
-        signatures = _hasher(settings.passage_perms, settings.seed).signatures([p.features for p in features.passages])
-        passage_keys = (
-            bucket_keys(signatures, settings.passage_lsh) if features.passages else np.empty((0, 0), np.uint64)
-        )
+        passage_keys = np.empty((0, settings.passage_lsh.bands), dtype=np.uint64)
+        if features.passages:
+            passage_hasher = _hasher(settings.passage_perms, settings.seed)
+            passage_keys = bucket_keys(
+                passage_hasher.signatures([p.features for p in features.passages]), settings.passage_lsh
+            )
         query_keys = passage_keys
     else:
-        passage_keys = rare_pair_keys(features, settings.passage_stored_words)
-        query_keys = rare_pair_keys(features, settings.passage_query_words)
+        passage_keys, query_keys = stored_and_query_keys(
+            features, settings.passage_stored_words, settings.passage_query_words
+        )
     if features.embeddings is not None and features.passages:
         meaning = semantic.top_dimension_sets(features.embeddings, settings.semantic_top_dims)
         # The meaning sets' low threshold needs many bands: all num_perm permutations.

@@ -351,7 +351,7 @@ def _by_meaning(
     undecided &= ~np.isin(query_index, query_index[lexical]) & ~np.isin(matched_index, matched_index[lexical])
     weighed = np.flatnonzero(undecided)
     weighed = weighed[np.argsort(-jaccard[weighed], kind="stable")][: settings.max_meaning_pairs]
-    similarity = jaccard.astype(np.float64).copy()
+    similarity = jaccard.astype(np.float64)
     accepted = lexical.copy()
     if weighed.size:
         first = own.first[query_index[weighed]].tolist()

@@ -76,3 +76,12 @@ def rare_pair_keys(features: TextFeatures, depth: int) -> PassageKeys:
     keys[single, 0] = _mix64(rarest[single, 0] ^ _SINGLE_SALT)
     keys = np.where(valid, keys, keys[:, :1])
     return np.ascontiguousarray(keys)
+
+
+def stored_and_query_keys(features: TextFeatures, stored: int, queried: int) -> tuple[PassageKeys, PassageKeys]:
+    """(:func:`rare_pair_keys` at ``stored``, at ``queried``) in one pass: the pairs of the
+    ``stored`` rarest words are those of the ``queried`` rarest with both words among them, in
+    the same order, so the stored keys are columns of the query keys."""
+    query = rare_pair_keys(features, queried)
+    _, second = _combinations(queried)
+    return np.ascontiguousarray(query[:, second < stored]), query
