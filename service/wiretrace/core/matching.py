@@ -212,19 +212,33 @@ def _pair_floor(settings: IndexSettings, by_meaning: bool) -> tuple[float, int]:
     return settings.passage_min_similarity, settings.passage_min_shared
 
 
-def may_align(query: TextFeatures, candidates: Sequence[SentenceSets], settings: IndexSettings) -> np.ndarray:
-    """Per candidate, whether any of its sentences aligns with one of the query's by shared words.
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What one vectorised pass tells of each candidate before verification."""
+
+    # A sentence aligns with one of the query's by shared words (or was not examined).
+    by_words: npt.NDArray[np.bool_]
+    # Otherwise, the best Jaccard of a sentence pair words leave undecided (0: none), the
+    # pair that meaning may align: candidates are weighed by meaning best first.
+    undecided: npt.NDArray[np.float64]
+
+
+def screen(query: TextFeatures, candidates: Sequence[SentenceSets], settings: IndexSettings) -> Screen:
+    """Per candidate, whether any of its sentences aligns with one of the query's by shared words,
+    and how close its nearest undecided sentence pair comes.
 
     Without such a pair a candidate can have no lexical passage and no sentence coverage, so
-    verification would reject it unless it is a near-duplicate by shingles. Most LSH candidates
-    of a large index are chance collisions of common words; this tests them all in one
-    vectorised pass, so that full verification runs only on the few that can pass. Equal
-    sentence sets (in the query, across candidates) are tested once; when the work limit
-    (``max_pair_work``) leaves pairs unexamined, their candidates are kept.
+    verification would reject it unless it is a near-duplicate by shingles or, with meanings on
+    demand, a sentence of it means what one of the query's says. Most LSH candidates of a large
+    index are chance collisions of common words; this tests them all in one vectorised pass,
+    so that full verification runs only on the few that can pass. Equal sentence sets (in the
+    query, across candidates) are tested once; when the work limit (``max_pair_work``) leaves
+    pairs unexamined, their candidates are kept.
     """
-    result = np.zeros(len(candidates), dtype=bool)
+    by_words = np.zeros(len(candidates), dtype=bool)
+    undecided_score = np.zeros(len(candidates), dtype=np.float64)
     if not candidates or query.flat_features.size == 0:
-        return result
+        return Screen(by_words, undecided_score)
     counts = np.array([c.sizes.size for c in candidates], dtype=np.int64)
     bases = np.concatenate(([0], np.cumsum(counts)[:-1]))
     features = np.concatenate([c.features for c in candidates])
@@ -234,14 +248,18 @@ def may_align(query: TextFeatures, candidates: Sequence[SentenceSets], settings:
     by_meaning = query.meanings is not None
     pairs = _set_pairs(own, pool, *_pair_floor(settings, by_meaning), settings.max_pair_work)
     aligned, jaccard = _aligns_lexically(pairs.shared, own.sizes[pairs.query], pool.sizes[pairs.other], settings)
-    if by_meaning:
-        aligned |= _undecided(pairs.shared, jaccard, aligned, settings)
+    owner_candidate = np.repeat(np.arange(len(candidates)), counts)
     kept = np.zeros(pool.count, dtype=bool)
     kept[pairs.other[aligned]] = True
     kept[pairs.unexamined] = True
-    owner_candidate = np.repeat(np.arange(len(candidates)), counts)
-    result[owner_candidate[kept[pool.of]]] = True
-    return result
+    by_words[owner_candidate[kept[pool.of]]] = True
+    if by_meaning:
+        undecided = _undecided(pairs.shared, jaccard, aligned, settings)
+        best = np.zeros(pool.count, dtype=np.float64)
+        np.maximum.at(best, pairs.other[undecided], jaccard[undecided])
+        np.maximum.at(undecided_score, owner_candidate, best[pool.of])
+    undecided_score[by_words] = 0.0
+    return Screen(by_words, undecided_score)
 
 
 def _sentence_pairs(
