@@ -21,6 +21,7 @@ from wiretrace.core.features import (
     TextFeatures,
     distinct_sets,
 )
+from wiretrace.core.meaning import encode_together
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import Signature, estimate_jaccard
@@ -381,6 +382,7 @@ def _by_meaning(
     if weighed.size:
         first = own.first[query_index[weighed]].tolist()
         second = other.first[matched_index[weighed]].tolist()
+        encode_together([(query.meanings, first), (matched.meanings, second)])
         cosine = np.einsum("ij,ij->i", query.meanings.of(first), matched.meanings.of(second))
         close = cosine >= settings.meaning_min_cosine
         accepted[weighed[close]] = True
@@ -493,6 +495,7 @@ def _without_chance_meanings(
     dropped = _rivalled(isolated, query.meanings, matched.meanings, rows, columns, settings.meaning_min_lead)
     remaining = [p for p in isolated if id(p) not in dropped]
     if remaining:
+        encode_together([(query.meanings, rows), (matched.meanings, columns)])
         cosine = query.meanings.of(rows) @ matched.meanings.of(columns).T
         lonely_rows = np.isin(rows, [p.query_index for p in isolated])
         lonely_columns = np.isin(columns, [p.matched_index for p in isolated])
