@@ -271,6 +271,14 @@ class MatchReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PruneResult:
+    """One prune call: the articles it deleted, and where the next call goes on ("" when done)."""
+
+    deleted: tuple[str, ...]
+    next_page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
     next_page_token: str = ""
