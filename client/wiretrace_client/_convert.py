@@ -149,6 +149,7 @@ def stats(message: pb.GetStatsResponse) -> models.Stats:
         passages=message.passages,
         edges=message.edges,
         storage=message.storage,
+        index_bytes=message.index_bytes,
         index={
             "num_perm": index.num_perm,
             "seed": index.seed,

@@ -149,3 +149,4 @@ class Stats(_Document):
     edges: int
     storage: str
     index: dict[str, float | int | str]
+    index_bytes: int = 0

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from wire_copies import COPIES, clock, wire_copies, wire_story
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.filters import MatchFilter
@@ -15,7 +16,6 @@ from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
 
 from seeds import syndicated_copy
-from wire_copies import COPIES, clock, wire_copies, wire_story
 
 OTHERS = set(COPIES) - {"reuters-orig"}
 

@@ -197,6 +197,7 @@ def stats_message(stats: model.Stats) -> pb.GetStatsResponse:
         passages=stats.counts.passages,
         edges=stats.counts.edges,
         storage=stats.storage,
+        index_bytes=stats.counts.index_bytes,
         index=pb.IndexParameters(
             num_perm=int(p["num_perm"]),
             seed=int(p["seed"]),

@@ -291,6 +291,9 @@ class StorageStats:
     clusters: int
     passages: int
     edges: int
+    # What the index takes: SQLite, the database file and the in-memory buckets; Redis, the
+    # memory its server(s) use (every prefix); the in-memory store, its arrays.
+    index_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

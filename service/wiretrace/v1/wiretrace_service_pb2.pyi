@@ -917,12 +917,17 @@ class GetStatsResponse(_message.Message):
     EDGES_FIELD_NUMBER: _builtins.int
     INDEX_FIELD_NUMBER: _builtins.int
     STORAGE_FIELD_NUMBER: _builtins.int
+    INDEX_BYTES_FIELD_NUMBER: _builtins.int
     articles: _builtins.int
     clusters: _builtins.int
     passages: _builtins.int
     edges: _builtins.int
     storage: _builtins.str
     """"sqlite" or "redis"."""
+    index_bytes: _builtins.int
+    """What the index takes, in bytes: SQLite, its database file and in-memory buckets; Redis, the
+    memory its server(s) use (every prefix).
+    """
     @_builtins.property
     def index(self) -> Global___IndexParameters: ...
     def __init__(
@@ -934,10 +939,11 @@ class GetStatsResponse(_message.Message):
         edges: _builtins.int = ...,
         index: Global___IndexParameters | None = ...,
         storage: _builtins.str = ...,
+        index_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["index", b"index"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["articles", b"articles", "clusters", b"clusters", "edges", b"edges", "index", b"index", "passages", b"passages", "storage", b"storage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["articles", b"articles", "clusters", b"clusters", "edges", b"edges", "index", b"index", "index_bytes", b"index_bytes", "passages", b"passages", "storage", b"storage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
