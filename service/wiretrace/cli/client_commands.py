@@ -7,6 +7,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     return 0
 
 
-def _time_flag(flag: str, value: str | None) -> Any:
+def _time_flag(flag: str, value: str | None) -> datetime | None:
     """An ISO-8601 flag value (naive = UTC); INVALID_ARGUMENT in one line otherwise."""
     if value is None:
         return None
@@ -184,6 +185,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_prune(args: argparse.Namespace) -> int:
     """Delete what appeared before the cut, a page per call, and say how many in one line."""
     before = _time_flag("--before", args.before)
+    assert before is not None  # a required flag
     with _client(args) as client:
         deleted = client.prune_articles(before, page_size=args.page_size)
     if args.json:

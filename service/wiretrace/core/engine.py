@@ -193,9 +193,10 @@ class Wiretrace:
         if existing is not None:
             if existing.same_content(draft, content_sha256(draft.text)):
                 stored = sorted((e.evidence for e in view.matches_of(draft.article_id)), key=_best_first)
-                matched_articles = {i: r.article for i, r in view.records(m.article_id for m in stored).items()}
-                reported = _reported(stored, matched_articles, request.report_filter, existing)
-                return draft.article_id, IngestOutcome.UNCHANGED, tuple(reported)
+                if request.report_filter:
+                    matched_articles = {i: r.article for i, r in view.records(m.article_id for m in stored).items()}
+                    stored = _reported(stored, matched_articles, request.report_filter, existing)
+                return draft.article_id, IngestOutcome.UNCHANGED, tuple(stored)
             if not request.replace_existing:
                 raise ArticleAlreadyExists(draft.article_id)
             self._delete_in(view, draft.article_id)
