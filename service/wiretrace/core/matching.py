@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.core.features import DistinctSets, PassageFeatures, SentenceSets, TextFeatures, distinct_sets
+from wiretrace.core.features import (
+    DistinctSets,
+    Meanings,
+    PassageFeatures,
+    SentenceSets,
+    TextFeatures,
+    distinct_sets,
+)
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import Signature, estimate_jaccard
@@ -465,22 +472,58 @@ def _without_chance_meanings(
     limit = settings.max_background_passages
     rows = sorted(set(range(min(len(query.passages), limit))) | {p.query_index for p in isolated})
     columns = sorted(set(range(min(len(matched.passages), limit))) | {p.matched_index for p in isolated})
-    cosine = query.meanings.of(rows) @ matched.meanings.of(columns).T
-    lonely_rows = np.isin(rows, [p.query_index for p in isolated])
-    lonely_columns = np.isin(columns, [p.matched_index for p in isolated])
-    # Symmetric, as verification is: from either text, its other passages' best cosines with
-    # the other text's other passages.
-    rest = cosine[~lonely_rows][:, ~lonely_columns]
-    backgrounds = [float(np.median(rest.max(axis=axis))) if rest.size else 0.0 for axis in (0, 1)]
-    background = max(backgrounds)
-    dropped = set()
-    for pair in isolated:
-        row, column = rows.index(pair.query_index), columns.index(pair.matched_index)
-        rivals = [np.delete(cosine[row], column), np.delete(cosine[:, column], row)]
-        lead = min((pair.similarity - float(r.max()) for r in rivals if r.size), default=1.0)
-        if pair.similarity - background < settings.meaning_min_margin or lead < settings.meaning_min_lead:
-            dropped.add(id(pair))
+    dropped = _rivalled(isolated, query.meanings, matched.meanings, rows, columns, settings.meaning_min_lead)
+    remaining = [p for p in isolated if id(p) not in dropped]
+    if remaining:
+        cosine = query.meanings.of(rows) @ matched.meanings.of(columns).T
+        lonely_rows = np.isin(rows, [p.query_index for p in isolated])
+        lonely_columns = np.isin(columns, [p.matched_index for p in isolated])
+        # Symmetric, as verification is: from either text, its other passages' best cosines with
+        # the other text's other passages.
+        rest = cosine[~lonely_rows][:, ~lonely_columns]
+        backgrounds = [float(np.median(rest.max(axis=axis))) if rest.size else 0.0 for axis in (0, 1)]
+        background = max(backgrounds)
+        for pair in remaining:
+            row, column = rows.index(pair.query_index), columns.index(pair.matched_index)
+            lead = _lead(pair, cosine, row, column)
+            if pair.similarity - background < settings.meaning_min_margin or lead < settings.meaning_min_lead:
+                dropped.add(id(pair))
     return [p for p in chosen if id(p) not in dropped]
+
+
+def _lead(pair: _PassagePair, cosine: npt.NDArray[np.float32], row: int, column: int) -> float:
+    """How far ``pair`` leads its sentences' other counterparts in ``cosine`` (both sides)."""
+    rivals = [np.delete(cosine[row], column), np.delete(cosine[:, column], row)]
+    return min((pair.similarity - float(r.max()) for r in rivals if r.size), default=1.0)
+
+
+def _rivalled(
+    isolated: list[_PassagePair],
+    meanings: Meanings,
+    other_meanings: Meanings,
+    rows: list[int],
+    columns: list[int],
+    min_lead: float,
+) -> set[int]:
+    """The isolated pairs (by ``id``) that a counterpart already encoded rivals too closely.
+
+    A rival can only lower a pair's lead, so one at hand fails the pair whatever the
+    sentences not yet encoded would say: the texts' other sentences are encoded only for
+    the pairs this leaves.
+    """
+    known_rows, known_columns = meanings.known(rows), other_meanings.known(columns)
+    if len(known_rows) < 2 and len(known_columns) < 2:
+        return set()
+    cosine = meanings.of(known_rows) @ other_meanings.of(known_columns).T
+    row_at = {sentence: at for at, sentence in enumerate(known_rows)}
+    column_at = {sentence: at for at, sentence in enumerate(known_columns)}
+    return {
+        id(pair)
+        for pair in isolated
+        if pair.query_index in row_at
+        and pair.matched_index in column_at
+        and _lead(pair, cosine, row_at[pair.query_index], column_at[pair.matched_index]) < min_lead
+    }
 
 
 def _in_run(pair: _PassagePair, chosen: list[_PassagePair]) -> bool:

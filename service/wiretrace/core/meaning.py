@@ -66,6 +66,11 @@ class SentenceMeanings:
     def text(self) -> str:
         return self._text
 
+    def known(self, indices: Sequence[int]) -> list[int]:
+        """Those of ``indices`` whose embeddings are at hand (cached): free to compare."""
+        found = _CACHE.get([self._passages[i].fingerprint for i in indices])
+        return [i for i, vector in zip(indices, found, strict=True) if vector is not None]
+
     def of(self, indices: Sequence[int]) -> Embeddings:
         """L2-normalised embeddings of the passages at ``indices``, in that order."""
         fingerprints = [self._passages[i].fingerprint for i in indices]

@@ -58,7 +58,7 @@ class IndexSettings:
     meaning_min_margin: float = 0.45
     # ... and lead the query sentence's next best counterpart in the matched text by this much.
     meaning_min_lead: float = 0.1
-    max_background_passages: int = 64
+    max_background_passages: int = 16
     # Sentence pairs decided by meaning per verification at most, and candidates of one query
     # weighed by meaning at most (in rank order; the rest by words): the encoder's work is bounded.
     max_meaning_pairs: int = 64
