@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from wiretrace.core.analysis import Analysis, text_features
 from wiretrace.core.features import SentenceSets, TextFeatures, decode_sentence_sets
+from wiretrace.core.filters import Admits
 from wiretrace.core.matching import screen, verify
 from wiretrace.core.model import Match, MatchKind
 from wiretrace.core.ports import ArticleRecord
@@ -36,6 +37,16 @@ def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt
 
 # Candidates read and screened together before verifying them in rank order.
 _CHUNK = 16
+# A filtered query looks at this many times the candidates, so that the ones its filter drops
+# leave room for the ones it keeps.
+_FILTERED_CANDIDATES = 4
+
+
+def _admitted(view: Overlay, ids: list[str], admits: Admits | None) -> list[str]:
+    if admits is None or not ids:
+        return ids
+    records = view.records(ids)
+    return [i for i in ids if i in records and admits(records[i].article)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +79,28 @@ class Matcher:
         self._cache_size = feature_cache_size
 
     def match(
-        self, view: Overlay, analysis: Analysis, exclude: set[str], source: str = ""
+        self,
+        view: Overlay,
+        analysis: Analysis,
+        exclude: set[str],
+        source: str = "",
+        admits: Admits | None = None,
     ) -> tuple[list[Match], dict[str, ArticleRecord]]:
         """Verified matches, best first, and the records of the matched articles.
 
         Candidates come ranked (most shared buckets first) and are verified in that order, a
         chunk at a time, until ``max_near_duplicates`` near-duplicates are found: a copy of a
         story with thousands of stored copies verifies a handful of them, as the second copy did.
+        Only candidates ``admits`` accepts (a :class:`~wiretrace.core.filters.MatchFilter`) are
+        verified, so the ones it drops take no place among them.
         """
         limit = self.settings.max_candidates + len(exclude)
+        if admits is not None:
+            limit *= _FILTERED_CANDIDATES
         ranked = [
             i for i in view.candidates(analysis.document_keys, analysis.passage_query_keys, limit) if i not in exclude
         ]
-        ranked = ranked[: self.settings.max_candidates]
+        ranked = _admitted(view, ranked, admits)[: self.settings.max_candidates]
         if not ranked:
             return [], {}
         boilerplate: set[int] | None = None
@@ -111,7 +131,7 @@ class Matcher:
                 by_meaning_only.sort(key=lambda d: (-d.closeness, d.rank))
                 for deferred in by_meaning_only[: self.settings.max_meaning_only_candidates]:
                     self._verify_into(analysis, deferred.article_id, deferred.record, boilerplate, matches, records)
-                sources = self._sources_of_passages(view, matches, exclude | set(ranked))
+                sources = _admitted(view, self._sources_of_passages(view, matches, exclude | set(ranked)), admits)
                 if sources:
                     # The sources of what the query shares: each weighed by meaning (at most _CHUNK).
                     budget = _MeaningBudget(len(sources))
