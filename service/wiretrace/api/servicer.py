@@ -213,7 +213,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         self.max_message_bytes = max_message_bytes
         self._streams = _StreamSlots(max_streams, max_streams_per_connection, stream_write_timeout)
 
-    def _call(self, context: grpc.ServicerContext) -> tuple[Wiretrace, str]:
+    def _engine_of(self, context: grpc.ServicerContext) -> tuple[Wiretrace, str]:
         """The engine of the call's namespace, and that namespace (see wiretrace.api.namespaces)."""
         namespace = call_namespace(context.invocation_metadata())
         return self.engines.engine(namespace), namespace
@@ -231,7 +231,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     def CreateArticle(
         self, request: pb.CreateArticleRequest, context: grpc.ServicerContext
     ) -> pb.CreateArticleResponse:
-        engine, _ = self._call(context)
+        engine, _ = self._engine_of(context)
         try:
             result = engine.ingest(convert.draft_from_request(request), replace_existing=request.replace_existing)
         except WiretraceError as error:
@@ -251,7 +251,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         slot = admitted
         try:
             try:
-                engine, _ = self._call(context)
+                engine, _ = self._engine_of(context)
             except WiretraceError as error:
                 abort(context, status_code_of(error), error.reason, error.message)
                 return
@@ -420,7 +420,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
 
     @_rpc
     def GetArticle(self, request: pb.GetArticleRequest, context: grpc.ServicerContext) -> pb.GetArticleResponse:
-        engine, namespace = self._call(context)
+        engine, namespace = self._engine_of(context)
         article = engine.get(convert.parse_name(relative_name(request.name, namespace), convert.ARTICLES))
         return pb.GetArticleResponse(article=convert.article_message(article))
 
@@ -428,7 +428,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     def ListArticles(self, request: pb.ListArticlesRequest, context: grpc.ServicerContext) -> pb.ListArticlesResponse:
         # Texts take up to 4 bytes a character: a page with texts stays within a quarter of the limit.
         budget = None if request.omit_text else self.max_message_bytes // 16
-        engine, _ = self._call(context)
+        engine, _ = self._engine_of(context)
         page = engine.list_articles(request.page_size, request.page_token, text_budget=budget)
         return pb.ListArticlesResponse(
             articles=[convert.article_message(a, with_text=not request.omit_text) for a in page.items],
@@ -440,13 +440,13 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     def DeleteArticle(
         self, request: pb.DeleteArticleRequest, context: grpc.ServicerContext
     ) -> pb.DeleteArticleResponse:
-        engine, namespace = self._call(context)
+        engine, namespace = self._engine_of(context)
         engine.delete(convert.parse_name(relative_name(request.name, namespace), convert.ARTICLES))
         return pb.DeleteArticleResponse()
 
     @_rpc
     def FindMatches(self, request: pb.FindMatchesRequest, context: grpc.ServicerContext) -> pb.FindMatchesResponse:
-        engine, namespace = self._call(context)
+        engine, namespace = self._engine_of(context)
         query = request.WhichOneof("query")
         if query is None:
             raise InvalidArgument("set either article or text")
@@ -461,7 +461,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
 
     @_rpc
     def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> pb.GetClusterResponse:
-        engine, namespace = self._call(context)
+        engine, namespace = self._engine_of(context)
         name = relative_name(request.name, namespace)
         if name.startswith(convert.ARTICLES):
             article_id = convert.parse_name(name, convert.ARTICLES)
@@ -473,7 +473,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
 
     @_rpc
     def ListClusters(self, request: pb.ListClustersRequest, context: grpc.ServicerContext) -> pb.ListClustersResponse:
-        engine, namespace = self._call(context)
+        engine, namespace = self._engine_of(context)
         if request.article:
             article = relative_name(request.article, namespace, "article")
             summaries = engine.clusters_of(convert.parse_name(article, convert.ARTICLES, "article"))
@@ -485,5 +485,5 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
 
     @_rpc
     def GetStats(self, request: pb.GetStatsRequest, context: grpc.ServicerContext) -> pb.GetStatsResponse:
-        engine, _ = self._call(context)
+        engine, _ = self._engine_of(context)
         return convert.stats_message(engine.stats())
