@@ -58,3 +58,19 @@ def test_token_file_binds_tokens_to_namespaces(tmp_path: Path) -> None:
     path.write_text("tok Bad_Name\n")
     with pytest.raises(ValueError, match="line 1"):
         read_tokens(path)
+
+
+def test_commands_take_their_namespace_from_the_flag_or_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wiretrace.cli import build_parser
+    from wiretrace.cli.options import namespace, server_settings, storage_settings
+
+    parser = build_parser()
+    assert namespace(parser.parse_args(["stats"])) == "default"
+    monkeypatch.setenv("WIRETRACE_NAMESPACE", "from-env")
+    assert namespace(parser.parse_args(["stats"])) == "from-env"
+    assert namespace(parser.parse_args(["web", "--namespace", "flag"])) == "flag"
+    assert storage_settings(parser.parse_args(["export", "--data", "/d"])).namespace_dir == Path(
+        "/d/namespaces/from-env"
+    )
+    # The server serves every namespace: the clients' variable does not move its default one.
+    assert server_settings(parser.parse_args(["serve", "--data", "/d"]))[0].storage.namespace_dir == Path("/d")
