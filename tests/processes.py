@@ -26,15 +26,19 @@ def cli_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "service"), str(ROOT / "client"), env.get("PYTHONPATH", "")])
     env.pop("WIRETRACE_TOKEN", None)
+    env.pop("WIRETRACE_NAMESPACE", None)
     return env
 
 
-def run_cli(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, check: bool = True, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``env``: variables set for this command only (e.g. WIRETRACE_TOKEN)."""
     completed = subprocess.run(
         [sys.executable, "-m", "wiretrace.cli", *args],
         capture_output=True,
         text=True,
-        env=cli_env(),
+        env={**cli_env(), **(env or {})},
         cwd=ROOT,
         timeout=timeout,
         check=False,

@@ -38,6 +38,9 @@ from wiretrace_client.models import (
 )
 
 T = TypeVar("T")
+# The request header that names a call's namespace (the server's wiretrace.api.namespaces).
+NAMESPACE_HEADER = "x-wiretrace-namespace"
+DEFAULT_NAMESPACE = "default"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _BACKOFF_BASE = 0.1
 _BACKOFF_CAP = 2.0
@@ -56,7 +59,9 @@ class IngestItem:
 class Client:
     """A connection to a wiretrace server.
 
-    ``token`` (default: ``$WIRETRACE_TOKEN``) is sent as a bearer token; ``timeout`` is
+    ``namespace`` (default: ``$WIRETRACE_NAMESPACE``, else ``default``) is the newsroom whose index
+    every call works on, sent as the ``x-wiretrace-namespace`` header; article and cluster ids are
+    those of that namespace. ``token`` (default: ``$WIRETRACE_TOKEN``) is sent as a bearer token; ``timeout`` is
     the deadline of each call in seconds; idempotent calls are retried up to
     ``max_retries`` times on UNAVAILABLE with jittered exponential back-off.
     """
@@ -69,6 +74,7 @@ class Client:
         token: str | None = None,
         max_retries: int = 4,
         credentials: grpc.ChannelCredentials | None = None,
+        namespace: str | None = None,
     ) -> None:
         options = [
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -85,7 +91,11 @@ class Client:
         self.timeout = timeout
         self.max_retries = max_retries
         token = os.environ.get("WIRETRACE_TOKEN") if token is None else token
-        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
+        self.namespace = namespace or os.environ.get("WIRETRACE_NAMESPACE") or DEFAULT_NAMESPACE
+        metadata = [(NAMESPACE_HEADER, self.namespace)]
+        if token:
+            metadata.append(("authorization", f"Bearer {token}"))
+        self._metadata: tuple[tuple[str, str], ...] = tuple(metadata)
 
     def __enter__(self) -> Client:
         return self

@@ -3,14 +3,16 @@ command and batch jobs, so each of them reaches every backend."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Set
 from dataclasses import replace
 from typing import Any
 
 from wiretrace.config import StorageSettings
 from wiretrace.core.engine import Wiretrace
-from wiretrace.core.errors import IndexMismatch, StoreNotFound
+from wiretrace.core.errors import IndexMismatch, StoreNotFound, TooManyNamespaces
 from wiretrace.core.identity import INDEX_PARAMETERS
+from wiretrace.core.namespace import DEFAULT_NAMESPACE, validate_namespace
 from wiretrace.core.ports import Storage
 from wiretrace.core.settings import IndexSettings
 
@@ -19,10 +21,10 @@ def create_storage(settings: StorageSettings) -> Storage:
     if settings.backend == "redis":
         from wiretrace.storage.redis import RedisStorage
 
-        return RedisStorage(settings.redis_url, cluster=settings.redis_cluster, prefix=settings.redis_prefix)
+        return RedisStorage(settings.redis_url, cluster=settings.redis_cluster, prefix=settings.namespace_prefix)
     from wiretrace.storage.sqlite import SqliteStorage
 
-    return SqliteStorage(settings.data_dir)
+    return SqliteStorage(settings.namespace_dir)
 
 
 def stored_index_settings(storage: Storage, index: IndexSettings, explicit: Set[str] = frozenset()) -> IndexSettings:
@@ -67,3 +69,57 @@ def open_engine(
         raise StoreNotFound(f"no wiretrace index in {storage_settings.describe()}")
     settings = stored_index_settings(storage, index, explicit)
     return Wiretrace(storage, settings, analysis_workers=analysis_workers)
+
+
+class NamespaceEngines:
+    """The engine of each namespace a server serves, each over a store of its own (so nothing is
+    shared or matched across namespaces), opened at the first call to that namespace.
+
+    A new namespace is built with the default engine's parameters; one that exists keeps its own.
+    Engines under the default's parameters share its analysis workers (the sentence-embedding
+    cache is process-wide anyway). At most ``limit`` namespaces besides the default are open at
+    once, each until :meth:`close`: a call to one more is TooManyNamespaces.
+    """
+
+    def __init__(self, default: Wiretrace, storage: StorageSettings, *, limit: int, explicit: Set[str]) -> None:
+        self.default = default
+        self._storage = storage
+        self._limit = limit
+        self._explicit = explicit
+        self._open: dict[str, Wiretrace] = {DEFAULT_NAMESPACE: default}
+        self._lock = threading.Lock()
+
+    def engine(self, namespace: str) -> Wiretrace:
+        found = self._open.get(namespace)
+        if found is not None:
+            return found
+        with self._lock:  # one opening at a time: two first calls to a namespace open it once
+            found = self._open.get(namespace)
+            if found is None:
+                found = self._open[namespace] = self._open_namespace(validate_namespace(namespace))
+            return found
+
+    def _open_namespace(self, namespace: str) -> Wiretrace:
+        if len(self._open) - 1 >= self._limit:
+            raise TooManyNamespaces(
+                f"this server holds {self._limit} namespaces open besides the default one (--max-namespaces); "
+                f"namespace {namespace!r} cannot be opened until it restarts with a higher limit"
+            )
+        storage = create_storage(replace(self._storage, namespace=namespace))
+        settings = stored_index_settings(storage, self.default.settings, self._explicit)
+        pool = self.default.analysis_pool
+        shared = pool if pool is not None and pool.settings == settings else None
+        return Wiretrace(storage, settings, analysis_pool=shared)
+
+    def open_engines(self) -> list[Wiretrace]:
+        """The engines open now, the default first."""
+        with self._lock:
+            return list(self._open.values())
+
+    def close(self) -> None:
+        """Every engine closed, the default last (it owns the shared analysis workers)."""
+        with self._lock:
+            for namespace, engine in self._open.items():
+                if namespace != DEFAULT_NAMESPACE:
+                    engine.close()
+            self.default.close()

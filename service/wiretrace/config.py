@@ -13,6 +13,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wiretrace.core.namespace import DEFAULT_NAMESPACE, validate_namespace
 from wiretrace.core.settings import IndexSettings
 from wiretrace.redaction import masked_url
 
@@ -28,15 +29,35 @@ class StorageSettings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False
     redis_prefix: str = "wiretrace"
+    # Which newsroom's index: the default one is the data directory (or prefix) itself.
+    namespace: str = DEFAULT_NAMESPACE
 
     def __post_init__(self) -> None:
         if self.backend not in ("sqlite", "redis"):
             raise ValueError(f"storage must be 'sqlite' or 'redis', got {self.backend!r}")
+        validate_namespace(self.namespace)
 
     def describe(self) -> str:
         if self.backend == "sqlite":
-            return str(self.data_dir)
-        return f"redis prefix {self.redis_prefix!r} at {masked_url(self.redis_url)}"
+            return str(self.namespace_dir)
+        return f"redis prefix {self.namespace_prefix!r} at {masked_url(self.redis_url)}"
+
+    @property
+    def namespace_dir(self) -> Path:
+        """The namespace's own data directory: ``data_dir`` for the default one (so a directory from
+        before namespaces opens as it is), ``data_dir/namespaces/N`` for namespace N."""
+        if self.namespace == DEFAULT_NAMESPACE:
+            return self.data_dir
+        return self.data_dir / "namespaces" / self.namespace
+
+    @property
+    def namespace_prefix(self) -> str:
+        """The namespace's own key prefix: ``redis_prefix`` for the default one, ``P:ns:N`` for N (no
+        key of prefix ``P`` starts with ``P:ns:``; each shard's hash tag holds the whole prefix, so
+        namespaces spread over Redis Cluster slots like separate prefixes)."""
+        if self.namespace == DEFAULT_NAMESPACE:
+            return self.redis_prefix
+        return f"{self.redis_prefix}:ns:{self.namespace}"
 
 
 def default_analysis_workers() -> int:
@@ -84,6 +105,9 @@ class ServerSettings:
     retention_days: float = 0.0
     # Seconds between two retention passes.
     retention_interval: float = 60.0
+    # Namespaces besides the default one a server holds open at once (each keeps its index open
+    # until shutdown); a call to one more is refused with RESOURCE_EXHAUSTED.
+    max_namespaces: int = 64
     index: IndexSettings = field(default_factory=IndexSettings)
 
     def __post_init__(self) -> None:
@@ -113,6 +137,8 @@ class ServerSettings:
             raise ValueError(f"retention_days must not be negative, got {self.retention_days}")
         if self.retention_interval <= 0:
             raise ValueError(f"retention_interval must be positive, got {self.retention_interval}")
+        if self.max_namespaces < 0:
+            raise ValueError(f"max_namespaces must not be negative, got {self.max_namespaces}")
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be at least 1024, got {self.max_message_bytes}")
 
@@ -154,6 +180,11 @@ STORAGE_OPTIONS = (
     Option("redis_prefix", "--redis-prefix", "REDIS_PREFIX", "key prefix: one index per prefix"),
 )
 
+# The offline commands' namespace; the server takes each call's from the call (see wiretrace.api.namespaces).
+NAMESPACE_OPTIONS = (
+    Option("namespace", "--namespace", "NAMESPACE", "namespace (newsroom) whose index the command works on"),
+)
+
 SERVER_OPTIONS = (
     Option("listen", "--listen", "LISTEN", "HOST:PORT to serve on"),
     Option("workers", "--workers", "WORKERS", "threads answering RPCs", kind=int),
@@ -188,7 +219,13 @@ SERVER_OPTIONS = (
         "ingest streams one client connection may hold, 0 = half of --max-streams",
         kind=int,
     ),
-    Option("auth_token_file", "--auth-token-file", "AUTH_TOKEN_FILE", "bearer tokens, one per line", kind=Path),
+    Option(
+        "auth_token_file",
+        "--auth-token-file",
+        "AUTH_TOKEN_FILE",
+        "bearer tokens, one per line (optionally followed by the namespaces the token may use)",
+        kind=Path,
+    ),
     Option("tls_cert", "--tls-cert", "TLS_CERT", "server certificate (PEM)", kind=Path),
     Option("tls_key", "--tls-key", "TLS_KEY", "server private key (PEM)", kind=Path),
     Option("tls_client_ca", "--tls-client-ca", "TLS_CLIENT_CA", "require client certificates from this CA", kind=Path),
@@ -213,6 +250,13 @@ SERVER_OPTIONS = (
         "RETENTION_INTERVAL",
         "seconds between two retention passes",
         kind=float,
+    ),
+    Option(
+        "max_namespaces",
+        "--max-namespaces",
+        "MAX_NAMESPACES",
+        "namespaces besides the default one held open at once (0 = the default namespace only)",
+        kind=int,
     ),
 )
 

@@ -33,7 +33,7 @@ from wiretrace.api.interceptors import (
     read_tokens,
 )
 from wiretrace.api.servicer import WiretraceServicer
-from wiretrace.bootstrap import open_engine
+from wiretrace.bootstrap import NamespaceEngines, open_engine
 from wiretrace.config import ServerSettings, StorageSettings
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import WiretraceError
@@ -172,10 +172,15 @@ def storage_probe(storage: Storage) -> Callable[[], bool]:
 class RunningServer:
     server: grpc.Server
     port: int
-    engine: Wiretrace
+    engines: NamespaceEngines
     health: health.HealthServicer
     watcher: HealthWatcher | None = None
     retention: RetentionSweeper | None = None
+
+    @property
+    def engine(self) -> Wiretrace:
+        """The default namespace's engine."""
+        return self.engines.default
 
     def stop(self, grace: float | None = None) -> None:
         """Health goes NOT_SERVING, in-flight calls get ``grace`` seconds, then storage closes."""
@@ -186,7 +191,7 @@ class RunningServer:
             self.watcher.stop()
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
-        self.engine.close()
+        self.engines.close()
 
 
 def create_server(
@@ -198,8 +203,9 @@ def create_server(
     engine = engine or open_engine(
         settings.storage, settings.index, explicit=explicit, analysis_workers=settings.analysis_workers
     )
+    engines = NamespaceEngines(engine, settings.storage, limit=settings.max_namespaces, explicit=explicit)
     try:
-        running = _start(settings, engine, tls)
+        running = _start(settings, engines, tls)
     except BaseException:
         engine.close()
         raise
@@ -207,7 +213,7 @@ def create_server(
     return running
 
 
-def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -> RunningServer:
+def _start(settings: ServerSettings, engines: NamespaceEngines, tls: _TlsFiles | None) -> RunningServer:
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -221,7 +227,7 @@ def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -
         futures.ThreadPoolExecutor(max_workers=settings.workers), options=options, interceptors=interceptors
     )
     servicer = WiretraceServicer(
-        engine,
+        engines,
         max_stream_rate=settings.max_stream_rate,
         max_streams=settings.stream_limit,
         stream_idle_seconds=settings.stream_idle_seconds,
@@ -245,17 +251,20 @@ def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -
     watcher = None
     if settings.health_interval > 0:
         watcher = HealthWatcher(
-            storage_probe(engine.storage), health_servicer, settings.health_interval, where=settings.storage.describe()
+            storage_probe(engines.default.storage),
+            health_servicer,
+            settings.health_interval,
+            where=settings.storage.describe(),
         )
         watcher.start()
-    metrics.STORE_GAUGES.serve(engine)
+    metrics.STORE_GAUGES.serve(engines.default)
     retention = None
     if settings.retention_days > 0:
         retention = RetentionSweeper(
-            engine, timedelta(days=settings.retention_days), interval=settings.retention_interval
+            engines.open_engines, timedelta(days=settings.retention_days), interval=settings.retention_interval
         )
         retention.start()
-    return RunningServer(server, port, engine, health_servicer, watcher, retention)
+    return RunningServer(server, port, engines, health_servicer, watcher, retention)
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,7 @@ def _prune_all_from(engine: Wiretrace, token: str) -> tuple[int, int]:
 
 
 def test_the_retention_sweeper_prunes_in_small_batches(engine: Wiretrace) -> None:
-    sweeper = RetentionSweeper(engine, retention=clock() - CUT, batch_size=2, clock=clock)
+    sweeper = RetentionSweeper(lambda: [engine], retention=clock() - CUT, batch_size=2, clock=clock)
     assert sweeper.sweep() == len(OLDER)
     assert _ids(engine).isdisjoint(OLDER) and check_consistency(engine) == []
 

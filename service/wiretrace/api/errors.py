@@ -40,6 +40,8 @@ STATUS_BY_ERROR: dict[type[errors.WiretraceError], grpc.StatusCode] = {
     errors.StoreNotFound: grpc.StatusCode.FAILED_PRECONDITION,
     errors.StoreBusy: grpc.StatusCode.FAILED_PRECONDITION,
     errors.InvalidStore: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.NamespaceDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.TooManyNamespaces: grpc.StatusCode.RESOURCE_EXHAUSTED,
     SemanticUnavailable: grpc.StatusCode.FAILED_PRECONDITION,
 }
 

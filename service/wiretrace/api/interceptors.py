@@ -9,18 +9,24 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from wiretrace.api.errors import abort, to_status
+from wiretrace.api.errors import abort, status_of, to_status
 from wiretrace.api.metrics import LATENCY, REQUESTS
+from wiretrace.api.namespaces import call_namespace
+from wiretrace.core.errors import NamespaceDenied, WiretraceError
+from wiretrace.core.namespace import validate_namespace
 
 log = logging.getLogger("wiretrace.access")
 
 # Methods that stay open without a token: load balancers and orchestrators probe them.
 OPEN_METHODS_PREFIX = "/grpc.health.v1.Health/"
+# The methods whose calls work in a namespace (reflection and health have none).
+NAMESPACED_METHODS_PREFIX = "/wiretrace.v1.WiretraceService/"
 
 Behavior = Callable[..., Any]
 
@@ -140,30 +146,78 @@ class ObservabilityInterceptor(_Interceptor):
         return _wrap(handler, around)
 
 
-def read_tokens(path: str | Path) -> list[bytes]:
-    """Tokens from a file: one per line; blank lines and ``#`` comments ignored."""
-    tokens = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
-    found = [t.encode() for t in tokens if t and not t.startswith("#")]
-    if not found:
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """A bearer token and the namespaces it may use (None: every namespace)."""
+
+    token: bytes
+    namespaces: frozenset[str] | None = None
+
+    def permits(self, namespace: str) -> bool:
+        return self.namespaces is None or namespace in self.namespaces
+
+
+def read_tokens(path: str | Path) -> list[TokenGrant]:
+    """Tokens from a file: one per line, optionally followed (after white space) by the namespaces
+    it is bound to, e.g. ``s3cret newsroom-a newsroom-b``; a token alone may use every namespace
+    (the format before namespaces). Blank lines and ``#`` comments ignored."""
+    grants = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        token, *namespaces = words
+        try:
+            bound = frozenset(validate_namespace(n) for n in namespaces) if namespaces else None
+        except WiretraceError as error:
+            raise ValueError(f"{path}, line {number}: {error.message}") from None
+        grants.append(TokenGrant(token.encode(), bound))
+    if not grants:
         raise ValueError(f"{path}: no tokens (one per line)")
-    return found
+    return grants
 
 
 class BearerTokenInterceptor(_Interceptor):
-    """Requires ``authorization: Bearer <token>`` on every method but health checks."""
+    """Requires ``authorization: Bearer <token>`` on every method but health checks, and a token
+    bound to namespaces is PERMISSION_DENIED on a call in any other namespace."""
 
-    def __init__(self, tokens: Iterable[bytes]) -> None:
-        self._tokens = list(tokens)
+    def __init__(self, tokens: Iterable[TokenGrant]) -> None:
+        self._grants = list(tokens)
 
-    def _allowed(self, presented: str | bytes | None) -> bool:
+    def _grant(self, presented: str | bytes | None) -> TokenGrant | None:
         if not isinstance(presented, str) or not presented.startswith("Bearer "):
-            return False
+            return None
         candidate = presented[len("Bearer ") :].strip().encode()
         # Compare against every token, in constant time each, so timing tells nothing.
-        matched = False
-        for token in self._tokens:
-            matched |= hmac.compare_digest(candidate, token)
+        matched = None
+        for grant in self._grants:
+            if hmac.compare_digest(candidate, grant.token):
+                matched = grant
         return matched
+
+    def _refusal(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.Status | None:
+        """Why the call may not go on, or None."""
+        metadata = handler_call_details.invocation_metadata
+        grant = self._grant(dict(metadata or ()).get("authorization"))
+        if grant is None:
+            return to_status(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "UNAUTHENTICATED",
+                "missing or invalid bearer token (set WIRETRACE_TOKEN)",
+            )
+        if grant.namespaces is None or not handler_call_details.method.startswith(NAMESPACED_METHODS_PREFIX):
+            return None
+        try:
+            namespace = call_namespace(metadata)
+        except WiretraceError as error:
+            return status_of(error)
+        if grant.permits(namespace):
+            return None
+        return status_of(
+            NamespaceDenied(
+                f"this token may not use namespace {namespace!r} (it is bound to {', '.join(sorted(grant.namespaces))})"
+            )
+        )
 
     def intercept_service(
         self,
@@ -172,8 +226,8 @@ class BearerTokenInterceptor(_Interceptor):
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         if handler_call_details.method.startswith(OPEN_METHODS_PREFIX):
             return continuation(handler_call_details)
-        metadata = dict(handler_call_details.invocation_metadata or ())
-        if self._allowed(metadata.get("authorization")):
+        refusal = self._refusal(handler_call_details)
+        if refusal is None:
             return continuation(handler_call_details)
         handler = continuation(handler_call_details)
         if handler is None:
@@ -181,13 +235,7 @@ class BearerTokenInterceptor(_Interceptor):
 
         def deny(behavior: Behavior, streaming: bool) -> Behavior:
             def refuse(request: Any, context: grpc.ServicerContext) -> Any:
-                context.abort_with_status(
-                    to_status(
-                        grpc.StatusCode.UNAUTHENTICATED,
-                        "UNAUTHENTICATED",
-                        "missing or invalid bearer token (set WIRETRACE_TOKEN)",
-                    )
-                )
+                context.abort_with_status(refusal)
 
             return refuse
 

@@ -16,12 +16,13 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 
 from wiretrace.api import convert, metrics
 from wiretrace.api.errors import abort, status_code_of
+from wiretrace.api.namespaces import call_namespace, relative_name
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument, WiretraceError
 from wiretrace.core.model import IngestResult
@@ -183,10 +184,16 @@ class _PreparedBatch:
     analysed: Future[list[IngestRequest | WiretraceError]]
 
 
+class Engines(Protocol):
+    """The engine of each namespace (``wiretrace.bootstrap.NamespaceEngines``)."""
+
+    def engine(self, namespace: str) -> Wiretrace: ...
+
+
 class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     def __init__(
         self,
-        engine: Wiretrace,
+        engines: Engines,
         *,
         stream_batch: int = STREAM_BATCH,
         max_stream_rate: float = 0.0,
@@ -197,7 +204,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         max_message_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         """``max_streams_per_connection``: 0 = no limit per connection beyond ``max_streams``."""
-        self.engine = engine
+        self.engines = engines
         self.stream_batch = stream_batch
         self.max_stream_rate = max_stream_rate
         self.max_streams = max_streams
@@ -205,6 +212,11 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         self.stream_write_timeout = stream_write_timeout
         self.max_message_bytes = max_message_bytes
         self._streams = _StreamSlots(max_streams, max_streams_per_connection, stream_write_timeout)
+
+    def _engine_of(self, context: grpc.ServicerContext) -> tuple[Wiretrace, str]:
+        """The engine of the call's namespace, and that namespace (see wiretrace.api.namespaces)."""
+        namespace = call_namespace(context.invocation_metadata())
+        return self.engines.engine(namespace), namespace
 
     def _count(self, results: Iterable[IngestResult | Exception]) -> None:
         for result in results:
@@ -219,8 +231,9 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     def CreateArticle(
         self, request: pb.CreateArticleRequest, context: grpc.ServicerContext
     ) -> pb.CreateArticleResponse:
+        engine, _ = self._engine_of(context)
         try:
-            result = self.engine.ingest(
+            result = engine.ingest(
                 convert.draft_from_request(request),
                 replace_existing=request.replace_existing,
                 report_filter=convert.match_filter(request.filter),
@@ -241,7 +254,12 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             return
         slot = admitted
         try:
-            for response in self._ingest_stream(request_iterator, context):
+            try:
+                engine, _ = self._engine_of(context)
+            except WiretraceError as error:
+                abort(context, status_code_of(error), error.reason, error.message)
+                return
+            for response in self._ingest_stream(engine, request_iterator, context):
                 # gRPC advances this generator only once it has taken the response: until then the
                 # watchdog counts the stream as waiting on its client.
                 slot.waiting_since = time.monotonic()
@@ -251,7 +269,10 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             self._streams.release(slot)
 
     def _ingest_stream(
-        self, request_iterator: Iterator[pb.IngestArticlesRequest], context: grpc.ServicerContext
+        self,
+        engine: Wiretrace,
+        request_iterator: Iterator[pb.IngestArticlesRequest],
+        context: grpc.ServicerContext,
     ) -> Iterator[pb.IngestArticlesResponse]:
         """Reads ahead on a thread so that whatever has arrived is ingested as one batch."""
         pending: queue.Queue[pb.IngestArticlesRequest | BaseException | None] = queue.Queue(self.stream_batch * 2)
@@ -296,10 +317,10 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
                 if not finished:
                     batch, finished = self._next_batch(pending, wait=not in_flight, context=context)
                     if batch:
-                        in_flight.append(self._prepare(batch, index))
+                        in_flight.append(self._prepare(engine, batch, index))
                         index += len(batch)
                 if in_flight and (finished or len(in_flight) > 1 or pending.empty()):
-                    yield from self._ingest_prepared(in_flight.popleft(), context)
+                    yield from self._ingest_prepared(engine, in_flight.popleft(), context)
         finally:
             closed.set()  # however the stream ends, its reader stops (a batch read ahead is never stored)
 
@@ -357,7 +378,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
             except queue.Empty:
                 continue
 
-    def _prepare(self, batch: list[pb.IngestArticlesRequest], first_index: int) -> _PreparedBatch:
+    def _prepare(self, engine: Wiretrace, batch: list[pb.IngestArticlesRequest], first_index: int) -> _PreparedBatch:
         requests: list[IngestRequest | WiretraceError] = []
         for message in batch:
             try:
@@ -370,17 +391,17 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
                 )
             except WiretraceError as error:
                 requests.append(error)
-        analysed = self.engine.prepare([r for r in requests if isinstance(r, IngestRequest)])
+        analysed = engine.prepare([r for r in requests if isinstance(r, IngestRequest)])
         return _PreparedBatch(batch, first_index, requests, analysed)
 
     def _ingest_prepared(
-        self, prepared: _PreparedBatch, context: grpc.ServicerContext
+        self, engine: Wiretrace, prepared: _PreparedBatch, context: grpc.ServicerContext
     ) -> Iterator[pb.IngestArticlesResponse]:
         try:
             analysed = iter(prepared.analysed.result())
             requests = [r if isinstance(r, WiretraceError) else next(analysed) for r in prepared.requests]
             valid = [r for r in requests if isinstance(r, IngestRequest)]
-            outcomes = iter(self.engine.ingest_batch(valid))
+            outcomes = iter(engine.ingest_batch(valid))
         except WiretraceError as error:
             abort(context, status_code_of(error), error.reason, error.message)
             return
@@ -407,14 +428,16 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
 
     @_rpc
     def GetArticle(self, request: pb.GetArticleRequest, context: grpc.ServicerContext) -> pb.GetArticleResponse:
-        article = self.engine.get(convert.parse_name(request.name, convert.ARTICLES))
+        engine, namespace = self._engine_of(context)
+        article = engine.get(convert.parse_name(relative_name(request.name, namespace), convert.ARTICLES))
         return pb.GetArticleResponse(article=convert.article_message(article))
 
     @_rpc
     def ListArticles(self, request: pb.ListArticlesRequest, context: grpc.ServicerContext) -> pb.ListArticlesResponse:
         # Texts take up to 4 bytes a character: a page with texts stays within a quarter of the limit.
         budget = None if request.omit_text else self.max_message_bytes // 16
-        page = self.engine.list_articles(request.page_size, request.page_token, text_budget=budget)
+        engine, _ = self._engine_of(context)
+        page = engine.list_articles(request.page_size, request.page_token, text_budget=budget)
         return pb.ListArticlesResponse(
             articles=[convert.article_message(a, with_text=not request.omit_text) for a in page.items],
             next_page_token=page.next_page_token,
@@ -425,50 +448,56 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     def DeleteArticle(
         self, request: pb.DeleteArticleRequest, context: grpc.ServicerContext
     ) -> pb.DeleteArticleResponse:
-        self.engine.delete(convert.parse_name(request.name, convert.ARTICLES))
+        engine, namespace = self._engine_of(context)
+        engine.delete(convert.parse_name(relative_name(request.name, namespace), convert.ARTICLES))
         return pb.DeleteArticleResponse()
 
     @_rpc
     def FindMatches(self, request: pb.FindMatchesRequest, context: grpc.ServicerContext) -> pb.FindMatchesResponse:
+        engine, namespace = self._engine_of(context)
         query = request.WhichOneof("query")
         if query is None:
             raise InvalidArgument("set either article or text")
         metrics.QUERIES.labels(query).inc()
         match_filter = convert.match_filter(request.filter)
         if query == "article":
-            article_id = convert.parse_name(request.article, convert.ARTICLES, "article")
-            report = self.engine.find_matches(
+            article = relative_name(request.article, namespace, "article")
+            article_id = convert.parse_name(article, convert.ARTICLES, "article")
+            report = engine.find_matches(
                 article_id=article_id, max_matches=request.max_matches, match_filter=match_filter
             )
         else:
-            report = self.engine.find_matches(
-                text=request.text, max_matches=request.max_matches, match_filter=match_filter
-            )
+            report = engine.find_matches(text=request.text, max_matches=request.max_matches, match_filter=match_filter)
         return convert.find_matches_response(report)
 
     @_rpc
     def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> pb.GetClusterResponse:
-        if request.name.startswith(convert.ARTICLES):
-            article_id = convert.parse_name(request.name, convert.ARTICLES)
-            cluster = self.engine.cluster_of(article_id, request.page_size, request.page_token)
+        engine, namespace = self._engine_of(context)
+        name = relative_name(request.name, namespace)
+        if name.startswith(convert.ARTICLES):
+            article_id = convert.parse_name(name, convert.ARTICLES)
+            cluster = engine.cluster_of(article_id, request.page_size, request.page_token)
         else:
-            cluster_id = convert.parse_name(request.name, convert.CLUSTERS)
-            cluster = self.engine.cluster(cluster_id, request.page_size, request.page_token)
+            cluster_id = convert.parse_name(name, convert.CLUSTERS)
+            cluster = engine.cluster(cluster_id, request.page_size, request.page_token)
         return pb.GetClusterResponse(cluster=convert.cluster_message(cluster), next_page_token=cluster.next_page_token)
 
     @_rpc
     def ListClusters(self, request: pb.ListClustersRequest, context: grpc.ServicerContext) -> pb.ListClustersResponse:
+        engine, namespace = self._engine_of(context)
         if request.article:
-            summaries = self.engine.clusters_of(convert.parse_name(request.article, convert.ARTICLES, "article"))
+            article = relative_name(request.article, namespace, "article")
+            summaries = engine.clusters_of(convert.parse_name(article, convert.ARTICLES, "article"))
             return pb.ListClustersResponse(clusters=[convert.summary_message(s) for s in summaries])
-        page = self.engine.list_clusters(request.page_size, request.page_token)
+        page = engine.list_clusters(request.page_size, request.page_token)
         return pb.ListClustersResponse(
             clusters=[convert.summary_message(s) for s in page.items], next_page_token=page.next_page_token
         )
 
     @_rpc
     def GetStats(self, request: pb.GetStatsRequest, context: grpc.ServicerContext) -> pb.GetStatsResponse:
-        return convert.stats_message(self.engine.stats())
+        engine, _ = self._engine_of(context)
+        return convert.stats_message(engine.stats())
 
     @_rpc
     def PruneArticles(
@@ -477,5 +506,6 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         if not request.HasField("before_time"):
             raise InvalidArgument("before_time is required: articles that appeared before it are deleted")
         before = convert.from_timestamp(request.before_time, "before_time")
-        result = self.engine.prune(before, request.page_size, request.page_token)
+        engine, _ = self._engine_of(context)
+        result = engine.prune(before, request.page_size, request.page_token)
         return pb.PruneArticlesResponse(deleted_count=len(result.deleted), next_page_token=result.next_page_token)

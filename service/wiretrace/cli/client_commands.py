@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wiretrace.cli.options import DEFAULT_SERVER
+from wiretrace.cli.options import DEFAULT_SERVER, add_namespace_flag, namespace
 from wiretrace.cli.output import clip, cluster_json, print_cluster, print_json, print_match, progress, when
 from wiretrace.config import env
 from wiretrace.core.errors import InvalidArgument
@@ -22,12 +22,13 @@ from wiretrace.inputs import InputError, parse_time, read_articles
 def add_client_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", default=env("SERVER", DEFAULT_SERVER), help="HOST:PORT (WIRETRACE_SERVER)")
     parser.add_argument("--timeout", type=float, default=30.0, help="deadline per call, seconds")
+    add_namespace_flag(parser)
 
 
 def _client(args: argparse.Namespace) -> Any:
     from wiretrace_client import Client
 
-    return Client(args.server, timeout=args.timeout)
+    return Client(args.server, timeout=args.timeout, namespace=namespace(args))
 
 
 class _Inputs:

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from wiretrace.bootstrap import create_storage, open_engine, rebuilt_index_settings
-from wiretrace.cli.options import add_index_flags, add_storage_flags, index_settings, storage_settings
+from wiretrace.cli.options import (
+    add_index_flags,
+    add_namespace_flag,
+    add_storage_flags,
+    index_settings,
+    storage_settings,
+)
 from wiretrace.cli.output import progress
 from wiretrace.config import StorageSettings
 from wiretrace.core.engine import Wiretrace
@@ -100,7 +106,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         if args.from_jsonl:
             drafts = read_articles(args.from_jsonl)
         else:
-            source = Path(args.from_data) if args.from_data else target.data_dir
+            source = Path(args.from_data) if args.from_data else target.namespace_dir
             source_storage = create_storage(StorageSettings(data_dir=source))
             if not source_storage.exists():
                 raise StoreNotFound(f"no wiretrace index in {source}")
@@ -108,10 +114,10 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             index = rebuilt_index_settings(source_storage, index, explicit)
             total = SqliteStorage.count_articles(source)
             drafts = article_drafts(SqliteStorage.read_articles(source))
-        built = StorageSettings(data_dir=_beside(target.data_dir, "reindex")) if in_place else target
+        built = StorageSettings(data_dir=_beside(target.namespace_dir, "reindex")) if in_place else target
         workers = args.workers or (os.cpu_count() or 1)
         engine = open_engine(built, index, analysis_workers=workers if workers > 1 else 0)
-        checkpoint = built.data_dir / CHECKPOINT if built.backend == "sqlite" else None
+        checkpoint = built.namespace_dir / CHECKPOINT if built.backend == "sqlite" else None
         bar = progress(total, quiet=args.quiet)
         try:
             report = reindex(drafts, engine, checkpoint=checkpoint, batch_size=args.batch_size, progress=bar.update)
@@ -121,9 +127,10 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         if checkpoint is not None:
             checkpoint.unlink(missing_ok=True)
         if in_place:
-            backup = _beside(target.data_dir, f"before-reindex-{datetime.now(UTC):%Y%m%dT%H%M%S}")
-            target.data_dir.rename(backup)
-            built.data_dir.rename(target.data_dir)
+            backup = _beside(target.namespace_dir, f"before-reindex-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+            target.namespace_dir.rename(backup)
+            built.namespace_dir.rename(target.namespace_dir)
+            _keep_namespaces(backup, target.namespace_dir)
             print(f"previous index kept in {backup}", file=sys.stderr)
     for article_id, reason in report.rejected:
         print(f"rejected {article_id}: {reason}", file=sys.stderr)
@@ -135,6 +142,14 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
+def _keep_namespaces(old: Path, new: Path) -> None:
+    """The other namespaces, kept in the default one's data directory (``DIR/namespaces``), move
+    with it into the rebuilt one: rebuilding the default namespace leaves them as they are."""
+    namespaces = old / "namespaces"
+    if namespaces.is_dir():
+        namespaces.rename(new / "namespaces")
+
+
 def _beside(directory: Path, suffix: str) -> Path:
     return directory.with_name(f"{directory.name}.{suffix}")
 
@@ -142,6 +157,7 @@ def _beside(directory: Path, suffix: str) -> Path:
 def register(commands: Any) -> None:
     check = commands.add_parser("check", help="verify index, edges and clusters against stored articles")
     add_storage_flags(check)
+    add_namespace_flag(check)
     add_index_flags(check)
     check.set_defaults(handler=cmd_check)
 
@@ -149,6 +165,7 @@ def register(commands: Any) -> None:
         "reindex", help="rebuild the index (e.g. with new parameters) from stored articles or JSONL; resumable"
     )
     add_storage_flags(rebuild)
+    add_namespace_flag(rebuild)
     rebuild.add_argument("--from-data", help="read articles from this data directory instead")
     rebuild.add_argument("--from-jsonl", nargs="+", metavar="PATH", help="load .jsonl/.txt archives")
     rebuild.add_argument("--workers", type=int, default=0, help="analysis processes (default: one per core)")
@@ -159,6 +176,7 @@ def register(commands: Any) -> None:
 
     export = commands.add_parser("export", help="write a snapshot of the whole state (JSON lines, docs/snapshot.md)")
     add_storage_flags(export)
+    add_namespace_flag(export)
     export.add_argument("--output", "-o", default="-", help="file, or - for stdout")
     add_index_flags(export)
     export.set_defaults(handler=cmd_export)
@@ -166,5 +184,6 @@ def register(commands: Any) -> None:
     restore = commands.add_parser("import", help="restore a snapshot into an empty index")
     restore.add_argument("snapshot", metavar="SNAPSHOT")
     add_storage_flags(restore)
+    add_namespace_flag(restore)
     add_index_flags(restore)
     restore.set_defaults(handler=cmd_import)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from wiretrace.config import (
     INDEX_OPTIONS,
+    NAMESPACE_OPTIONS,
     SERVER_OPTIONS,
     STORAGE_OPTIONS,
     Option,
@@ -46,6 +47,10 @@ def add_storage_flags(parser: argparse.ArgumentParser) -> None:
     _add(parser.add_argument_group("storage"), STORAGE_OPTIONS, StorageSettings)
 
 
+def add_namespace_flag(parser: argparse.ArgumentParser) -> None:
+    _add(parser, NAMESPACE_OPTIONS, StorageSettings)
+
+
 def add_index_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("index parameters (a store remembers its own; changing them needs a reindex)")
     _add(group, INDEX_OPTIONS, IndexSettings)
@@ -60,7 +65,15 @@ def _given(args: argparse.Namespace, options: Sequence[Option]) -> dict[str, Any
 
 
 def storage_settings(args: argparse.Namespace) -> StorageSettings:
-    return resolve(StorageSettings, STORAGE_OPTIONS, _given(args, STORAGE_OPTIONS))[0]
+    """The storage of the command; its namespace only for a command that has ``--namespace``
+    (``serve`` has none: it serves every namespace, and WIRETRACE_NAMESPACE is the clients')."""
+    options = (*STORAGE_OPTIONS, *NAMESPACE_OPTIONS) if "namespace" in vars(args) else STORAGE_OPTIONS
+    return resolve(StorageSettings, options, _given(args, options))[0]
+
+
+def namespace(args: argparse.Namespace) -> str:
+    """The namespace a client command calls in: ``--namespace``, else WIRETRACE_NAMESPACE, else default."""
+    return resolve(StorageSettings, NAMESPACE_OPTIONS, _given(args, NAMESPACE_OPTIONS))[0].namespace
 
 
 def index_settings(args: argparse.Namespace) -> tuple[IndexSettings, frozenset[str]]:

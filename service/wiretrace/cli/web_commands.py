@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from wiretrace.cli.client_commands import add_client_flags
+from wiretrace.cli.options import namespace
 from wiretrace.config import field_default, resolve
 from wiretrace.web.settings import WEB_OPTIONS, WebSettings
 
@@ -14,7 +15,9 @@ def cmd_web(args: argparse.Namespace) -> int:
     from wiretrace.web.app import serve
 
     given = {option.field: getattr(args, option.field, None) for option in WEB_OPTIONS}
-    settings, _ = resolve(WebSettings, WEB_OPTIONS, given, server=args.server, timeout=args.timeout)
+    settings, _ = resolve(
+        WebSettings, WEB_OPTIONS, given, server=args.server, timeout=args.timeout, namespace=namespace(args)
+    )
     return serve(settings)
 
 

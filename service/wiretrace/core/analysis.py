@@ -139,6 +139,7 @@ class AnalysisPool:
 
     def __init__(self, workers: int, settings: IndexSettings) -> None:
         self.workers = workers
+        self.settings = settings
         self._executor = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(settings,)
         )

@@ -87,10 +87,13 @@ class Wiretrace:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         feature_cache_size: int = 4096,
         analysis_workers: int = 0,
+        analysis_pool: AnalysisPool | None = None,
     ) -> None:
         """``analysis_workers`` > 0 analyses ingested texts in that many worker processes
         (see :meth:`prepare`), so a busy ingest uses more than one core. The workers are
-        spawned, so a script using them needs the ``if __name__ == "__main__":`` guard."""
+        spawned, so a script using them needs the ``if __name__ == "__main__":`` guard.
+        ``analysis_pool``: another engine's workers, under the same settings, shared (and closed
+        by their owner), so that engines of several namespaces use the cores once."""
         self.storage = storage
         self.settings = settings or IndexSettings()
         self._clock = clock
@@ -99,14 +102,19 @@ class Wiretrace:
         if self.settings.semantic:
             semantic.check_available()
         storage.open(self.identity, index_parameters(self.settings))
-        self._pool = AnalysisPool(analysis_workers, self.settings) if analysis_workers > 0 else None
+        self._owns_pool = analysis_pool is None and analysis_workers > 0
+        self._pool = AnalysisPool(analysis_workers, self.settings) if self._owns_pool else analysis_pool
 
     @property
     def identity(self) -> IndexIdentity:
         return IndexIdentity.of(self.settings)
 
+    @property
+    def analysis_pool(self) -> AnalysisPool | None:
+        return self._pool
+
     def close(self) -> None:
-        if self._pool is not None:
+        if self._pool is not None and self._owns_pool:
             self._pool.close()
         self.storage.close()
 

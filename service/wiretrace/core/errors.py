@@ -107,3 +107,21 @@ class StoreCorrupt(InvalidStore):
     """The store's files are damaged (truncated, overwritten): restore it from a snapshot."""
 
     reason = "STORE_CORRUPT"
+
+
+class InvalidNamespace(InvalidArgument):
+    """A namespace name that is not lowercase letters, digits and hyphens (at most 63)."""
+
+    reason = "INVALID_NAMESPACE"
+
+
+class NamespaceDenied(WiretraceError):
+    """The caller's token is bound to other namespaces than the one it asked for."""
+
+    reason = "NAMESPACE_DENIED"
+
+
+class TooManyNamespaces(WiretraceError):
+    """The server already holds as many namespaces open as it was allowed (``--max-namespaces``)."""
+
+    reason = "TOO_MANY_NAMESPACES"

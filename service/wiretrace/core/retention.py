@@ -1,7 +1,7 @@
 """Retention: prune what appeared more than a given time ago, continuously, in small batches.
 
 A :class:`RetentionSweeper` runs in the server (``serve --retention-days N``) on its own
-thread. Every pass goes through the whole store with :meth:`Wiretrace.prune`, ``batch_size``
+thread. Every pass goes through every open store (one a namespace) with :meth:`Wiretrace.prune`, ``batch_size``
 articles a call: each call takes the engine's write lock for that one batch only, so ingest
 waits at most that long, and deletes through the same use case as DeleteArticle (clusters
 stay consistent, a deleted root re-roots its cluster).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from wiretrace.core.engine import Wiretrace
@@ -23,17 +23,18 @@ log = logging.getLogger(__name__)
 class RetentionSweeper:
     def __init__(
         self,
-        engine: Wiretrace,
+        engines: Callable[[], Iterable[Wiretrace]],
         retention: timedelta,
         *,
         batch_size: int = 50,
         interval: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """``interval``: seconds between the end of one pass and the start of the next."""
+        """``engines``: those to prune, asked at every pass (namespaces open while the server runs);
+        ``interval``: seconds between the end of one pass and the start of the next."""
         if retention <= timedelta(0):
             raise ValueError(f"retention must be positive, got {retention}")
-        self.engine = engine
+        self.engines = engines
         self.retention = retention
         self.batch_size = batch_size
         self.interval = interval
@@ -42,15 +43,17 @@ class RetentionSweeper:
         self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
 
     def sweep(self) -> int:
-        """One pass over the store; returns how many articles it deleted."""
+        """One pass over every store; returns how many articles it deleted."""
         before = self._clock() - self.retention
-        deleted, token = 0, ""
-        while not self._stop.is_set():
-            result = self.engine.prune(before, self.batch_size, token)
-            deleted += len(result.deleted)
-            token = result.next_page_token
-            if not token:
-                break
+        deleted = 0
+        for engine in self.engines():
+            token = ""
+            while not self._stop.is_set():
+                result = engine.prune(before, self.batch_size, token)
+                deleted += len(result.deleted)
+                token = result.next_page_token
+                if not token:
+                    break
         return deleted
 
     def start(self) -> None:

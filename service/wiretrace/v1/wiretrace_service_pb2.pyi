@@ -7,6 +7,11 @@ Resources (AIP-122):
   articles/{article_id}   an ingested article
   clusters/{cluster_id}   a lineage cluster (connected component of verified matches)
 
+Namespaces: every call works in one namespace (a newsroom's own index), named by the request
+header `x-wiretrace-namespace` (absent: `default`, the index as it was before namespaces).
+Name fields also take the full name `namespaces/{namespace}/articles/{article_id}` when it names
+the call's namespace; names in responses are relative to it. Nothing matches across namespaces.
+
 Offsets in passages are Unicode code-point offsets into the article text as
 it was sent (Python str indexing), half-open: [start, end).
 """

@@ -171,7 +171,7 @@ def _first(values: Mapping[str, list[str]]) -> dict[str, str]:
 
 def create_web_server(settings: WebSettings) -> WebServer:
     """A bound, not yet serving, web server with its client (call ``serve_forever``)."""
-    client = Client(settings.server, timeout=settings.timeout)
+    client = Client(settings.server, timeout=settings.timeout, namespace=settings.namespace)
     try:
         return WebServer(settings, client)
     except BaseException:

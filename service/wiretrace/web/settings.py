@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wiretrace.config import Option
+from wiretrace.core.namespace import DEFAULT_NAMESPACE
 from wiretrace.core.paging import MAX_PAGE_SIZE
 
 
@@ -17,6 +18,8 @@ class WebSettings:
     listen: str = "127.0.0.1:8080"
     # Deadline of each call to the server, seconds.
     timeout: float = 30.0
+    # The namespace (newsroom) whose articles the view shows (--namespace, WIRETRACE_NAMESPACE).
+    namespace: str = DEFAULT_NAMESPACE
     # Cluster members per lineage page.
     page_size: int = 50
     # Matches shown for an article or a pasted text.
