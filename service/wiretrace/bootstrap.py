@@ -111,10 +111,10 @@ class NamespaceEngines:
         shared = pool if pool is not None and pool.settings == settings else None
         return Wiretrace(storage, settings, analysis_pool=shared)
 
-    def open_engines(self) -> list[Wiretrace]:
-        """The engines open now, the default first."""
+    def opened(self) -> dict[str, Wiretrace]:
+        """The engines open now by namespace, the default first."""
         with self._lock:
-            return list(self._open.values())
+            return dict(self._open)
 
     def close(self) -> None:
         """Every engine closed, the default last (it owns the shared analysis workers)."""

@@ -184,7 +184,7 @@ class RunningServer:
 
     def stop(self, grace: float | None = None) -> None:
         """Health goes NOT_SERVING, in-flight calls get ``grace`` seconds, then storage closes."""
-        metrics.STORE_GAUGES.release(self.engine)
+        metrics.STORE_GAUGES.release(self.engines.opened)
         if self.retention is not None:
             self.retention.stop()
         if self.watcher is not None:
@@ -257,11 +257,13 @@ def _start(settings: ServerSettings, engines: NamespaceEngines, tls: _TlsFiles |
             where=settings.storage.describe(),
         )
         watcher.start()
-    metrics.STORE_GAUGES.serve(engines.default)
+    metrics.STORE_GAUGES.serve(engines.opened)
     retention = None
     if settings.retention_days > 0:
         retention = RetentionSweeper(
-            engines.open_engines, timedelta(days=settings.retention_days), interval=settings.retention_interval
+            lambda: engines.opened().values(),
+            timedelta(days=settings.retention_days),
+            interval=settings.retention_interval,
         )
         retention.start()
     return RunningServer(server, port, engines, health_servicer, watcher, retention)

@@ -97,11 +97,11 @@ def test_prune_articles_through_the_api(address: str, stub: pb_grpc.WiretraceSer
     assert bad_token.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
-def _gauges(port: int) -> dict[str, float]:
+def _gauges(port: int, namespace: str = "default") -> dict[str, float]:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     found = {}
     for line in text.splitlines():
-        name, _, value = line.partition('{namespace="default"} ')
+        name, _, value = line.partition(f'{{namespace="{namespace}"}} ')
         if value and name in ("wiretrace_articles", "wiretrace_clusters", "wiretrace_index_bytes"):
             found[name] = float(value)
     return found
@@ -127,3 +127,17 @@ def test_store_gauges_on_the_metrics_endpoint(address: str, server: RunningServe
             assert _gauges(port)["wiretrace_articles"] == len(COPIES)
         finally:
             metrics.STORE_GAUGES.refresh = metrics.REFRESH_SECONDS
+
+
+def test_store_gauges_per_namespace(address: str, server: RunningServer) -> None:
+    port = start_metrics("127.0.0.1:0")
+    metrics.STORE_GAUGES.refresh = 0.0
+    try:
+        with Client(address) as default, Client(address, namespace="desk-b") as desk:
+            _ingest_copies(desk)
+            default.create_article("alone", "An unrelated note about the weather in a small town, with nothing copied.")
+            assert _gauges(port, "desk-b")["wiretrace_articles"] == len(COPIES)
+            assert _gauges(port)["wiretrace_articles"] == 1
+            assert _gauges(port, "desk-b")["wiretrace_clusters"] == desk.get_stats().clusters == 1
+    finally:
+        metrics.STORE_GAUGES.refresh = metrics.REFRESH_SECONDS

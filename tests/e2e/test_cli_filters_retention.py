@@ -76,8 +76,8 @@ def test_invalid_filters_are_one_line(server: ServerProcess, flags: tuple[str, .
     assert message in completed.stderr and completed.stderr.count("\n") == 1, completed.stderr
 
 
-def _listed(address: str) -> set[str]:
-    completed = run_cli("list", "articles", "--server", address, "--json")
+def _listed(address: str, *namespace: str) -> set[str]:
+    completed = run_cli("list", "articles", "--server", address, "--json", *namespace)
     return {json.loads(line)["article_id"] for line in completed.stdout.splitlines()}
 
 
@@ -117,8 +117,14 @@ def test_retention_thread_prunes_on_a_running_server(tmp_path: Path) -> None:
     # The seeds appeared in 2022, the wire copies in the autumn of 2026 (or, undated, now).
     with ServerProcess(data, "--retention-days", "1500", "--retention-interval", "0.2") as running:
         run_cli("ingest", "--server", running.address, str(_manifest(tmp_path)), str(MANIFEST))
+        # Every open namespace is swept, not only the default one.
+        desk = ("--namespace", "desk-b")
+        run_cli("ingest", "--server", running.address, *desk, str(_manifest(tmp_path)), str(MANIFEST))
         deadline = time.monotonic() + 30
         while (left := _listed(running.address)) != set(COPIES) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert left == set(COPIES)
+        while (left := _listed(running.address, *desk)) != set(COPIES) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert left == set(COPIES)
         assert running.terminate() == 0

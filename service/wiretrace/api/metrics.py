@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -16,8 +16,6 @@ from wiretrace.core.model import StorageStats
 
 # Most seconds the store gauges lag behind the store.
 REFRESH_SECONDS = 5.0
-# The namespace label of the gauges until the store holds several namespaces.
-DEFAULT_NAMESPACE = "default"
 
 REQUESTS = Counter("wiretrace_rpc_requests_total", "RPCs handled, by method and status code", ["method", "code"])
 LATENCY = Histogram(
@@ -38,52 +36,56 @@ STREAM_LIMITS = Counter(
 
 
 class StoreGauges(Collector):
-    """Articles, clusters and index bytes of the store the server serves, as gauges labelled with
-    their namespace (``default`` for now). Read on scrape, at most once every ``refresh`` seconds,
-    so that a scraper that polls often costs the store one stats read per ``refresh``."""
+    """Articles, clusters and index bytes of each namespace the server holds open, as gauges
+    labelled with the namespace. Read on scrape, at most once every ``refresh`` seconds, so that
+    a scraper that polls often costs each store one stats read per ``refresh``."""
 
     def __init__(self, refresh: float = REFRESH_SECONDS) -> None:
         self.refresh = refresh
         self._lock = threading.Lock()
-        self._engine: Wiretrace | None = None
-        self._read: tuple[float, StorageStats] | None = None
+        self._engines: Callable[[], Mapping[str, Wiretrace]] | None = None
+        self._read: tuple[float, dict[str, StorageStats]] | None = None
 
-    def serve(self, engine: Wiretrace) -> None:
+    def serve(self, engines: Callable[[], Mapping[str, Wiretrace]]) -> None:
+        """``engines``: the open engines by namespace, asked at each read."""
         with self._lock:
-            self._engine, self._read = engine, None
+            self._engines, self._read = engines, None
 
-    def release(self, engine: Wiretrace) -> None:
+    def release(self, engines: Callable[[], Mapping[str, Wiretrace]]) -> None:
         with self._lock:
-            if self._engine is engine:
-                self._engine, self._read = None, None
+            if self._engines == engines:
+                self._engines, self._read = None, None
 
     def describe(self) -> Iterable[Metric]:
         return []  # registration then does not read the store
 
     def collect(self) -> Iterable[Metric]:
         counts = self._counts()
-        if counts is None:
-            return
-        for name, help_text, value in (
-            ("wiretrace_articles", "Articles stored", counts.articles),
-            ("wiretrace_clusters", "Lineage clusters of two or more articles", counts.clusters),
-            ("wiretrace_index_bytes", "Bytes the index takes (see GetStats)", counts.index_bytes),
+        for name, help_text, field in (
+            ("wiretrace_articles", "Articles stored", "articles"),
+            ("wiretrace_clusters", "Lineage clusters of two or more articles", "clusters"),
+            ("wiretrace_index_bytes", "Bytes the index takes (see GetStats)", "index_bytes"),
         ):
+            if not counts:
+                continue
             gauge = GaugeMetricFamily(name, help_text, labels=["namespace"])
-            gauge.add_metric([DEFAULT_NAMESPACE], value)
+            for namespace, stats in sorted(counts.items()):
+                gauge.add_metric([namespace], getattr(stats, field))
             yield gauge
 
-    def _counts(self) -> StorageStats | None:
+    def _counts(self) -> dict[str, StorageStats]:
         with self._lock:
-            if self._engine is None:
-                return None
+            if self._engines is None:
+                return {}
             now = time.monotonic()
             if self._read is None or now - self._read[0] >= self.refresh:
-                try:
-                    self._read = (now, self._engine.stats().counts)
-                except WiretraceError:  # the store cannot be read now: no gauges rather than stale ones
-                    self._read = None
-                    return None
+                counts = {}
+                for namespace, engine in self._engines().items():
+                    try:
+                        counts[namespace] = engine.stats().counts
+                    except WiretraceError:  # this store cannot be read now: no gauges rather than stale ones
+                        continue
+                self._read = (now, counts)
             return self._read[1]
 
 
