@@ -8,9 +8,9 @@ first page of a 1,000-member cluster takes to read back (the evidence of every m
 Articles: the first ``--articles`` of :func:`realnews.wmt_articles` (each story in 10-21 versions, so
 they carry edges and lineage). Cluster: one WMT story and ``--copies`` near copies of it (a few words
 edited each, by the contract suite's ``tests/seeds.syndicated_copy``), then ``engine.cluster`` pages of
-``--page-size``, as GetCluster calls it (engine level: no gRPC conversion in the figure). Per-edge encode and decode
-times compare the JSON dicts of ``wiretrace.core.codec`` with the binary ``wiretrace.core.record_codec``
-when the checkout has it.
+``--page-size``, as GetCluster calls it (engine level: no gRPC conversion in the figure). Per-edge
+encode and decode times compare the JSON dicts of ``wiretrace.core.codec`` with the binary
+``wiretrace.core.record_codec`` when the checkout has it.
 """
 
 from __future__ import annotations
