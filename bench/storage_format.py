@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from contextlib import closing
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,15 +48,8 @@ MINUTE = timedelta(minutes=1)
 
 
 def draft(article: ArticleInput) -> ArticleDraft:
-    return ArticleDraft(
-        article.article_id,
-        article.text,
-        article.title,
-        article.source,
-        article.url,
-        article.publish_time,
-        article.language,
-    )
+    """The client's article as the engine takes it (its fields are a superset)."""
+    return ArticleDraft(**{f.name: getattr(article, f.name) for f in fields(ArticleDraft)})
 
 
 def ingest(engine: Wiretrace, drafts: list[ArticleDraft], batch: int = 100) -> None:

@@ -177,7 +177,9 @@ class StoredRecord:
 def encode_keys(record: ArticleRecord) -> bytes:
     writer = _Writer()
     writer.array(record.document_keys, "<u8")
-    rows, columns = record.passage_keys.shape if record.passage_keys.ndim == 2 else (0, 0)
+    if record.passage_keys.ndim != 2:
+        raise ValueError(f"passage keys have shape {record.passage_keys.shape}, not (passages, bands)")
+    rows, columns = record.passage_keys.shape
     writer.unsigned(rows)
     writer.unsigned(columns)
     writer.array(record.passage_keys, "<u8")
