@@ -23,6 +23,7 @@ from wiretrace_client.models import (
     IngestResult,
     LineageEdge,
     Match,
+    MatchFilter,
     SharedPassage,
     Stats,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidArgument",
     "LineageEdge",
     "Match",
+    "MatchFilter",
     "NotFound",
     "PermissionDenied",
     "ResourceExhausted",

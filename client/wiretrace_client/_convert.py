@@ -53,6 +53,7 @@ def create_request(article: models.ArticleInput) -> pb.CreateArticleRequest:
             language=article.language,
         ),
         replace_existing=article.replace_existing,
+        filter=match_filter(article.report_filter),
     )
 
 
@@ -148,6 +149,7 @@ def stats(message: pb.GetStatsResponse) -> models.Stats:
         passages=message.passages,
         edges=message.edges,
         storage=message.storage,
+        index_bytes=message.index_bytes,
         index={
             "num_perm": index.num_perm,
             "seed": index.seed,
@@ -160,4 +162,17 @@ def stats(message: pb.GetStatsResponse) -> models.Stats:
             "passage_rows": index.passage_rows,
             "feature_version": index.feature_version,
         },
+    )
+
+
+def match_filter(wanted: models.MatchFilter | None) -> pb.MatchFilter | None:
+    if wanted is None:
+        return None
+    return pb.MatchFilter(
+        start_time=timestamp(wanted.since),
+        end_time=timestamp(wanted.until),
+        window_days=wanted.window_days,
+        sources=wanted.sources,
+        excluded_sources=wanted.excluded_sources,
+        other_outlets=wanted.other_outlets,
     )

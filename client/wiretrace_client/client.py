@@ -33,6 +33,7 @@ from wiretrace_client.models import (
     IngestResult,
     LineageEdge,
     Match,
+    MatchFilter,
     Stats,
 )
 
@@ -122,10 +123,12 @@ class Client:
         publish_time: datetime | None = None,
         language: str = "",
         replace_existing: bool = False,
+        report_filter: MatchFilter | None = None,
     ) -> IngestResult:
-        """Ingest one article. Safe to retry: the same id and content returns the stored result."""
+        """Ingest one article. Safe to retry: the same id and content returns the stored result.
+        ``report_filter`` narrows the matches the answer reports, never what is stored."""
         request = convert.create_request(
-            ArticleInput(article_id, text, title, source, url, publish_time, language, replace_existing)
+            ArticleInput(article_id, text, title, source, url, publish_time, language, replace_existing, report_filter)
         )
         return convert.ingest_result(self._call(self._stub.CreateArticle, request))
 
@@ -194,16 +197,39 @@ class Client:
             return
 
     def find_matches(
-        self, *, article_id: str | None = None, text: str | None = None, max_matches: int = 0
+        self,
+        *,
+        article_id: str | None = None,
+        text: str | None = None,
+        max_matches: int = 0,
+        match_filter: MatchFilter | None = None,
     ) -> list[Match]:
-        """Ranked matches for a stored article or for raw text (exactly one of them)."""
+        """Ranked matches for a stored article or for raw text (exactly one of them); with
+        ``match_filter``, only matched articles that pass it (filtered before the cut)."""
         if (article_id is None) == (text is None):
             raise ValueError("give exactly one of article_id or text")
+        wanted = convert.match_filter(match_filter)
         if article_id is not None:
-            request = pb.FindMatchesRequest(article=convert.ARTICLES + article_id, max_matches=max_matches)
+            request = pb.FindMatchesRequest(
+                article=convert.ARTICLES + article_id, max_matches=max_matches, filter=wanted
+            )
         else:
-            request = pb.FindMatchesRequest(text=text or "", max_matches=max_matches)
+            request = pb.FindMatchesRequest(text=text or "", max_matches=max_matches, filter=wanted)
         return [convert.match(m) for m in self._call(self._stub.FindMatches, request).matches]
+
+    def prune_articles(self, before: datetime, *, page_size: int = 100) -> int:
+        """Delete every article that appeared before ``before``, ``page_size`` a call; returns
+        how many were deleted. Each call is safe to retry (what it deleted stays deleted)."""
+        deleted, token = 0, ""
+        while True:
+            request = pb.PruneArticlesRequest(
+                before_time=convert.timestamp(before), page_size=page_size, page_token=token
+            )
+            response = self._call(self._stub.PruneArticles, request)
+            deleted += response.deleted_count
+            token = response.next_page_token
+            if not token:
+                return deleted
 
     # -- lineage ----------------------------------------------------------------------------------------
 

@@ -24,8 +24,24 @@ class _Document:
 
 
 @dataclass(frozen=True, slots=True)
+class MatchFilter(_Document):
+    """Which matched articles to report; every condition given must hold. A matched article's
+    time is its publish time, else its ingest time; ``until`` is exclusive; outlets
+    (``source``) compare case-insensitively."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    # Within this many days of the query article's own time (a raw text's: now).
+    window_days: int = 0
+    sources: tuple[str, ...] = ()
+    excluded_sources: tuple[str, ...] = ()
+    # Leave out the query article's own outlet.
+    other_outlets: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleInput(_Document):
-    """An article to ingest."""
+    """An article to ingest (``report_filter``: which of its matches the answer reports)."""
 
     article_id: str
     text: str
@@ -35,6 +51,7 @@ class ArticleInput(_Document):
     publish_time: datetime | None = None
     language: str = ""
     replace_existing: bool = False
+    report_filter: MatchFilter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +149,4 @@ class Stats(_Document):
     edges: int
     storage: str
     index: dict[str, float | int | str]
+    index_bytes: int = 0

@@ -79,6 +79,11 @@ class ServerSettings:
     # Seconds between probes of the storage backend: health turns NOT_SERVING while it cannot be
     # reached and SERVING again when it answers; 0 = no probes.
     health_interval: float = 5.0
+    # Articles that appeared (publish time, else ingest time) more than this many days ago are
+    # pruned continuously by a background thread, through the engine; 0 = keep everything.
+    retention_days: float = 0.0
+    # Seconds between two retention passes.
+    retention_interval: float = 60.0
     index: IndexSettings = field(default_factory=IndexSettings)
 
     def __post_init__(self) -> None:
@@ -104,6 +109,10 @@ class ServerSettings:
             )
         if self.health_interval < 0:
             raise ValueError(f"health_interval must not be negative, got {self.health_interval}")
+        if self.retention_days < 0:
+            raise ValueError(f"retention_days must not be negative, got {self.retention_days}")
+        if self.retention_interval <= 0:
+            raise ValueError(f"retention_interval must be positive, got {self.retention_interval}")
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be at least 1024, got {self.max_message_bytes}")
 
@@ -189,6 +198,20 @@ SERVER_OPTIONS = (
         "--health-interval",
         "HEALTH_INTERVAL",
         "seconds between storage probes that turn health NOT_SERVING while storage is down (0 = off)",
+        kind=float,
+    ),
+    Option(
+        "retention_days",
+        "--retention-days",
+        "RETENTION_DAYS",
+        "prune articles that appeared more than N days ago, continuously (0 = keep everything)",
+        kind=float,
+    ),
+    Option(
+        "retention_interval",
+        "--retention-interval",
+        "RETENTION_INTERVAL",
+        "seconds between two retention passes",
         kind=float,
     ),
 )

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Set
 from concurrent import futures
 from dataclasses import dataclass
+from datetime import timedelta
 from types import FrameType
 from typing import Any
 
@@ -24,6 +25,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from wiretrace.api import metrics
 from wiretrace.api.interceptors import (
     BearerTokenInterceptor,
     MalformedRequestInterceptor,
@@ -36,6 +38,7 @@ from wiretrace.config import ServerSettings, StorageSettings
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import WiretraceError
 from wiretrace.core.ports import Storage
+from wiretrace.core.retention import RetentionSweeper
 from wiretrace.redaction import masked_url
 from wiretrace.v1 import wiretrace_service_pb2 as pb
 from wiretrace.v1 import wiretrace_service_pb2_grpc as pb_grpc
@@ -172,9 +175,13 @@ class RunningServer:
     engine: Wiretrace
     health: health.HealthServicer
     watcher: HealthWatcher | None = None
+    retention: RetentionSweeper | None = None
 
     def stop(self, grace: float | None = None) -> None:
         """Health goes NOT_SERVING, in-flight calls get ``grace`` seconds, then storage closes."""
+        metrics.STORE_GAUGES.release(self.engine)
+        if self.retention is not None:
+            self.retention.stop()
         if self.watcher is not None:
             self.watcher.stop()
         self.health.enter_graceful_shutdown()
@@ -241,7 +248,14 @@ def _start(settings: ServerSettings, engine: Wiretrace, tls: _TlsFiles | None) -
             storage_probe(engine.storage), health_servicer, settings.health_interval, where=settings.storage.describe()
         )
         watcher.start()
-    return RunningServer(server, port, engine, health_servicer, watcher)
+    metrics.STORE_GAUGES.serve(engine)
+    retention = None
+    if settings.retention_days > 0:
+        retention = RetentionSweeper(
+            engine, timedelta(days=settings.retention_days), interval=settings.retention_interval
+        )
+        retention.start()
+    return RunningServer(server, port, engine, health_servicer, watcher, retention)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from wiretrace.core.errors import (
     InvalidArgument,
 )
 from wiretrace.core.features import decode_sentence_sets, encode_features
-from wiretrace.core.matching import may_align, verify
+from wiretrace.core.matching import screen, verify
 from wiretrace.core.model import ArticleDraft, ClusterKind, IngestOutcome, MatchKind, PassageKind
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
@@ -269,8 +269,9 @@ def test_minhash_passage_index_with_fewer_permutations_has_fewer_bands_and_a_new
 
 
 def test_cheap_sentence_test_never_drops_a_candidate_verification_accepts() -> None:
-    """may_align is a necessary condition of a lexical passage: checked over every pair of
-    seeds and of Clough-Stevenson-like rewrites (words dropped, sentences shuffled)."""
+    """The screen is a necessary condition: a lexical passage needs a sentence aligned by words,
+    and any other match but a shingle near-duplicate an undecided pair for meaning. Checked over
+    every pair of seeds and of Clough-Stevenson-like rewrites (words dropped, sentences shuffled)."""
     settings = IndexSettings()
     rng = random.Random(3)
     texts = [draft.text for draft in seed_drafts()]
@@ -281,18 +282,21 @@ def test_cheap_sentence_test_never_drops_a_candidate_verification_accepts() -> N
         texts.append(". ".join(kept))
     analyses = [analyse_text(t, settings) for t in texts]
     stored = [decode_sentence_sets(encode_features(a.features)) for a in analyses]
-    accepted = rejected = 0
+    accepted = rejected = by_meaning = 0
     for query in analyses:
-        plausible = may_align(query.features, stored, settings)
-        for other, keep in zip(analyses, plausible.tolist(), strict=True):
+        found = screen(query.features, stored, settings)
+        for other, words, closeness in zip(analyses, found.by_words.tolist(), found.undecided.tolist(), strict=True):
             match = verify(
                 "x", query.features, query.document_signature, other.features, other.document_signature, settings
             )
-            lexical = match is not None and (match.passages or match.jaccard < settings.near_duplicate_jaccard)
-            assert keep or not lexical
-            accepted += keep
-            rejected += not keep
-    assert accepted and rejected
+            by_shingles = match is not None and match.jaccard >= settings.near_duplicate_jaccard
+            lexical = match is not None and (match.passages or not by_shingles)
+            assert words or not lexical or closeness > 0
+            assert words or closeness > 0 or match is None or by_shingles
+            accepted += words
+            by_meaning += closeness > 0
+            rejected += not words and not closeness
+    assert accepted and rejected and by_meaning
 
 
 def test_a_copy_in_the_same_batch_is_not_crowded_out_by_stored_candidates(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from processes import ServerProcess
 from wiretrace.core.analysis import analyse_text
 from wiretrace.core.features import DistinctSets, decode_sentence_sets, distinct_sets, extract
-from wiretrace.core.matching import _prefix_pairs, _set_pairs, align_passages, may_align, verify
+from wiretrace.core.matching import _prefix_pairs, _set_pairs, align_passages, screen, verify
 from wiretrace.core.model import MatchKind, PassageKind
 from wiretrace.core.settings import IndexSettings
 from wiretrace.v1 import wiretrace_service_pb2 as pb
@@ -314,7 +314,7 @@ def test_a_small_work_limit_bounds_verification_and_the_screen(limit: int) -> No
     first, second = distinct_pair(60_000, offset=10**6)
     a, b = analyse_text(first, index), analyse_text(second, index)
     start = time.monotonic()
-    assert may_align(b.features, [decode_sentence_sets(a.stored_features)], index).tolist() == [True]
+    assert screen(b.features, [decode_sentence_sets(a.stored_features)], index).by_words.tolist() == [True]
     match = verify("a", b.features, b.document_signature, a.features, a.document_signature, index)
     assert time.monotonic() - start < 5
     # Pairs that share only the common words are cut off at the limit; what is found is real.

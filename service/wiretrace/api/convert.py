@@ -9,6 +9,7 @@ from google.protobuf import timestamp_pb2
 
 from wiretrace.core import model
 from wiretrace.core.errors import InvalidArgument
+from wiretrace.core.filters import MatchFilter
 from wiretrace.v1 import wiretrace_service_pb2 as pb
 
 ARTICLES = "articles/"
@@ -196,6 +197,7 @@ def stats_message(stats: model.Stats) -> pb.GetStatsResponse:
         passages=stats.counts.passages,
         edges=stats.counts.edges,
         storage=stats.storage,
+        index_bytes=stats.counts.index_bytes,
         index=pb.IndexParameters(
             num_perm=int(p["num_perm"]),
             seed=int(p["seed"]),
@@ -209,3 +211,20 @@ def stats_message(stats: model.Stats) -> pb.GetStatsResponse:
             feature_version=str(p["feature_version"]),
         ),
     )
+
+
+def match_filter(message: pb.MatchFilter) -> MatchFilter | None:
+    """The request's filter (validated by the domain), None when it sets nothing."""
+
+    def moment(field: str) -> datetime | None:
+        return from_timestamp(getattr(message, field), f"filter.{field}") if message.HasField(field) else None  # type: ignore[arg-type]
+
+    found = MatchFilter(
+        since=moment("start_time"),
+        until=moment("end_time"),
+        window_days=message.window_days,
+        sources=frozenset(message.sources),
+        excluded_sources=frozenset(message.excluded_sources),
+        other_outlets=message.other_outlets,
+    )
+    return found or None

@@ -220,7 +220,11 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         self, request: pb.CreateArticleRequest, context: grpc.ServicerContext
     ) -> pb.CreateArticleResponse:
         try:
-            result = self.engine.ingest(convert.draft_from_request(request), replace_existing=request.replace_existing)
+            result = self.engine.ingest(
+                convert.draft_from_request(request),
+                replace_existing=request.replace_existing,
+                report_filter=convert.match_filter(request.filter),
+            )
         except WiretraceError as error:
             self._count([error])
             raise
@@ -358,7 +362,11 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         for message in batch:
             try:
                 requests.append(
-                    IngestRequest(convert.draft_from_request(message.article), message.article.replace_existing)
+                    IngestRequest(
+                        convert.draft_from_request(message.article),
+                        message.article.replace_existing,
+                        report_filter=convert.match_filter(message.article.filter),
+                    )
                 )
             except WiretraceError as error:
                 requests.append(error)
@@ -426,11 +434,16 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         if query is None:
             raise InvalidArgument("set either article or text")
         metrics.QUERIES.labels(query).inc()
+        match_filter = convert.match_filter(request.filter)
         if query == "article":
             article_id = convert.parse_name(request.article, convert.ARTICLES, "article")
-            report = self.engine.find_matches(article_id=article_id, max_matches=request.max_matches)
+            report = self.engine.find_matches(
+                article_id=article_id, max_matches=request.max_matches, match_filter=match_filter
+            )
         else:
-            report = self.engine.find_matches(text=request.text, max_matches=request.max_matches)
+            report = self.engine.find_matches(
+                text=request.text, max_matches=request.max_matches, match_filter=match_filter
+            )
         return convert.find_matches_response(report)
 
     @_rpc
@@ -456,3 +469,13 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     @_rpc
     def GetStats(self, request: pb.GetStatsRequest, context: grpc.ServicerContext) -> pb.GetStatsResponse:
         return convert.stats_message(self.engine.stats())
+
+    @_rpc
+    def PruneArticles(
+        self, request: pb.PruneArticlesRequest, context: grpc.ServicerContext
+    ) -> pb.PruneArticlesResponse:
+        if not request.HasField("before_time"):
+            raise InvalidArgument("before_time is required: articles that appeared before it are deleted")
+        before = convert.from_timestamp(request.before_time, "before_time")
+        result = self.engine.prune(before, request.page_size, request.page_token)
+        return pb.PruneArticlesResponse(deleted_count=len(result.deleted), next_page_token=result.next_page_token)

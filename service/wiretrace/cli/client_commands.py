@@ -7,14 +7,16 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from wiretrace.cli.options import DEFAULT_SERVER
 from wiretrace.cli.output import clip, cluster_json, print_cluster, print_json, print_match, progress, when
 from wiretrace.config import env
+from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.model import ArticleDraft
-from wiretrace.inputs import InputError, read_articles
+from wiretrace.inputs import InputError, parse_time, read_articles
 
 
 def add_client_flags(parser: argparse.ArgumentParser) -> None:
@@ -106,13 +108,37 @@ def cmd_get(args: argparse.Namespace) -> int:
     return 0
 
 
+def _time_flag(flag: str, value: str | None) -> datetime | None:
+    """An ISO-8601 flag value (naive = UTC); INVALID_ARGUMENT in one line otherwise."""
+    if value is None:
+        return None
+    try:
+        return parse_time(value, flag)
+    except InputError:
+        raise InvalidArgument(f"{flag} {value!r} is not an ISO-8601 date or time") from None
+
+
+def _match_filter(args: argparse.Namespace) -> Any:
+    from wiretrace_client import MatchFilter
+
+    return MatchFilter(
+        since=_time_flag("--since", args.since),
+        until=_time_flag("--until", args.until),
+        window_days=args.window_days,
+        sources=tuple(args.source),
+        excluded_sources=tuple(args.exclude_source),
+        other_outlets=args.other_outlets,
+    )
+
+
 def cmd_matches(args: argparse.Namespace) -> int:
+    wanted = _match_filter(args)
     with _client(args) as client:
         if args.text_file:
             text = Path(args.text_file).read_text(encoding="utf-8")
-            matches = client.find_matches(text=text, max_matches=args.max)
+            matches = client.find_matches(text=text, max_matches=args.max, match_filter=wanted)
         else:
-            matches = client.find_matches(article_id=args.article_id, max_matches=args.max)
+            matches = client.find_matches(article_id=args.article_id, max_matches=args.max, match_filter=wanted)
     if args.json:
         print_json({"article_id": args.article_id, "matches": [m.to_dict() for m in matches]})
         return 0
@@ -153,6 +179,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return 0
     print(f"articles {stats.articles}  clusters {stats.clusters}  passages {stats.passages}  edges {stats.edges}")
     print(f"storage {stats.storage}  index " + " ".join(f"{k}={v}" for k, v in sorted(stats.index.items())))
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Delete what appeared before the cut, a page per call, and say how many in one line."""
+    before = _time_flag("--before", args.before)
+    assert before is not None  # a required flag
+    with _client(args) as client:
+        deleted = client.prune_articles(before, page_size=args.page_size)
+    if args.json:
+        print_json({"deleted": deleted, "before": before.isoformat()})
+    else:
+        print(f"pruned {deleted} article(s) that appeared before {before.isoformat()}")
     return 0
 
 
@@ -224,7 +263,23 @@ def register(commands: Any) -> None:
     matches.add_argument("--text-file", help="match this file's text instead of a stored article")
     matches.add_argument("--max", type=int, default=20, help="at most this many matches")
     matches.add_argument("--json", action="store_true")
+    matches.add_argument("--since", metavar="ISO", help="only matched articles that appeared at or after this time")
+    matches.add_argument("--until", metavar="ISO", help="only matched articles that appeared before this time")
+    matches.add_argument(
+        "--window-days", type=int, default=0, metavar="N", help="only matched articles within N days of this one"
+    )
+    matches.add_argument("--source", action="append", default=[], metavar="S", help="only this outlet (repeatable)")
+    matches.add_argument(
+        "--exclude-source", action="append", default=[], metavar="S", help="not this outlet (repeatable)"
+    )
+    matches.add_argument("--other-outlets", action="store_true", help="not the article's own outlet")
     matches.set_defaults(handler=cmd_matches, check=_one_query)
+
+    prune = command("prune", "delete every article that appeared before a time (clusters stay consistent)")
+    prune.add_argument("--before", required=True, metavar="ISO", help="publication time (else ingest time) cut")
+    prune.add_argument("--page-size", type=int, default=100, help="articles deleted per call")
+    prune.add_argument("--json", action="store_true")
+    prune.set_defaults(handler=cmd_prune)
 
     stats = command("stats", "counts and index parameters")
     stats.add_argument("--json", action="store_true")

@@ -1,4 +1,4 @@
-"""The use cases: ingest, find matches, lineage, delete, list, stats.
+"""The use cases: ingest, find matches, lineage, delete, prune, list, stats.
 
 :class:`Wiretrace` is what the gRPC servicer, the CLI's batch jobs and library
 users call. Writes are serialised by one lock and computed against an
@@ -25,6 +25,7 @@ from wiretrace.core.errors import (
     InvalidArgument,
     WiretraceError,
 )
+from wiretrace.core.filters import MatchFilter
 from wiretrace.core.identity import IndexIdentity, index_parameters
 from wiretrace.core.matcher import Matcher
 from wiretrace.core.model import (
@@ -41,6 +42,7 @@ from wiretrace.core.model import (
     Membership,
     OrderKey,
     Page,
+    PruneResult,
     Stats,
     content_sha256,
 )
@@ -51,6 +53,8 @@ from wiretrace.core.validation import validate_article_id, validate_draft, valid
 
 MAX_MATCHES = 1000
 DEFAULT_MATCHES = 20
+# Articles a prune call looks at (in ingest order) for ones older than its cut.
+PRUNE_SCAN = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,8 @@ class IngestRequest:
     replace_existing: bool = False
     # Precomputed by ``Wiretrace.analyse`` (e.g. in a worker process) under the same settings.
     analysis: Analysis | None = None
+    # Which matches the result reports; what is stored (evidence, lineage) is never filtered.
+    report_filter: MatchFilter | None = None
 
 
 _Staged = tuple[str, IngestOutcome, tuple[Match, ...]]
@@ -109,9 +115,11 @@ class Wiretrace:
 
     # -- writes ----------------------------------------------------------------------------------------
 
-    def ingest(self, draft: ArticleDraft, *, replace_existing: bool = False) -> IngestResult:
+    def ingest(
+        self, draft: ArticleDraft, *, replace_existing: bool = False, report_filter: MatchFilter | None = None
+    ) -> IngestResult:
         """Store one article (durably) and return what it matched and its cluster."""
-        result = self.ingest_batch([IngestRequest(draft, replace_existing)])[0]
+        result = self.ingest_batch([IngestRequest(draft, replace_existing, report_filter=report_filter)])[0]
         if isinstance(result, Exception):
             raise result
         return result
@@ -184,8 +192,11 @@ class Wiretrace:
         outcome = IngestOutcome.CREATED
         if existing is not None:
             if existing.same_content(draft, content_sha256(draft.text)):
-                stored = (e.evidence for e in view.matches_of(draft.article_id))
-                return draft.article_id, IngestOutcome.UNCHANGED, tuple(sorted(stored, key=_best_first))
+                stored = sorted((e.evidence for e in view.matches_of(draft.article_id)), key=_best_first)
+                if request.report_filter:
+                    matched_articles = {i: r.article for i, r in view.records(m.article_id for m in stored).items()}
+                    stored = _reported(stored, matched_articles, request.report_filter, existing)
+                return draft.article_id, IngestOutcome.UNCHANGED, tuple(stored)
             if not request.replace_existing:
                 raise ArticleAlreadyExists(draft.article_id)
             self._delete_in(view, draft.article_id)
@@ -206,7 +217,8 @@ class Wiretrace:
         kept = matches[: self.settings.max_stored_matches]
         view.add(ArticleRecord.of(article, analysis), [MatchEdge(draft.article_id, m.article_id, m) for m in kept])
         self._matcher.remember(draft.article_id, article.content_sha256, analysis.features)
-        return draft.article_id, outcome, tuple(kept)
+        reported = _reported(matches, matched, request.report_filter, article)[: self.settings.max_stored_matches]
+        return draft.article_id, outcome, tuple(reported)
 
     def delete(self, article_id: str) -> None:
         """Remove an article, its index entries, edges and cluster memberships."""
@@ -215,6 +227,39 @@ class Wiretrace:
             view = Overlay(self.storage)
             self._delete_in(view, article_id)
             self.storage.apply(view.changes)
+
+    def prune(self, before: datetime, page_size: int = 0, page_token: str = "") -> PruneResult:
+        """Delete up to ``page_size`` articles that appeared before ``before`` (publication time,
+        else ingest time), each as :meth:`delete` does (its clusters re-rooted), in one write.
+
+        Looks at up to :data:`PRUNE_SCAN` articles in ingest order from ``page_token``; call again
+        with ``next_page_token`` until it is empty. The lock is held for one page only, so that
+        ingest waits at most that long.
+        """
+        if before.tzinfo is None:
+            raise InvalidArgument("the prune cut needs a time zone")
+        limit = paging.page_size(page_size)
+        after = int(paging.decode_token(page_token, "a") or 0)
+        scanned = self.storage.list_articles(after, PRUNE_SCAN)
+        old = [a for a in scanned if a.lineage_time < before]
+        taken = old[:limit]
+        deleted: list[str] = []
+        if taken:
+            with self._write_lock, self.storage.lock():
+                view = Overlay(self.storage)
+                for candidate in taken:
+                    current = view.article(candidate.article_id)  # replaced or deleted meanwhile?
+                    if current is not None and current.lineage_time < before:
+                        self._delete_in(view, candidate.article_id)
+                        deleted.append(candidate.article_id)
+                self.storage.apply(view.changes)
+        if len(old) > limit:
+            position = taken[-1].seq
+        elif len(scanned) == PRUNE_SCAN:
+            position = scanned[-1].seq
+        else:
+            return PruneResult(tuple(deleted), "")
+        return PruneResult(tuple(deleted), paging.encode_token("a", str(position)))
 
     def restore(self, changes: ChangeSet) -> None:
         """Write a prepared change set (snapshot import) under the same lock as every other write."""
@@ -286,9 +331,16 @@ class Wiretrace:
         return Page(articles, token, self.storage.stats().articles)
 
     def find_matches(
-        self, *, article_id: str | None = None, text: str | None = None, max_matches: int = 0
+        self,
+        *,
+        article_id: str | None = None,
+        text: str | None = None,
+        max_matches: int = 0,
+        match_filter: MatchFilter | None = None,
     ) -> MatchReport:
-        """Verified matches, best first, for a stored article (against all others) or for raw text."""
+        """Verified matches, best first, for a stored article (against all others) or for raw text;
+        with ``match_filter``, only matched articles it admits, filtered before the cut to
+        ``max_matches`` (a raw text's own time is now and it has no outlet)."""
         if max_matches < 0:
             raise InvalidArgument("max_matches must not be negative")
         limit = min(max_matches or DEFAULT_MATCHES, MAX_MATCHES)
@@ -296,15 +348,17 @@ class Wiretrace:
             raise InvalidArgument("give exactly one of article or text")
         exclude: set[str] = set()
         source = ""
+        own_time = self._clock()
         if article_id is not None:
             stored = self.get(article_id)
-            query_text, source = stored.text, stored.source
+            query_text, source, own_time = stored.text, stored.source, stored.lineage_time
             exclude.add(article_id)
         else:
             assert text is not None
             validate_text(text, self.settings.max_text_chars)
             query_text = text
-        matches, records = self._matcher.match(Overlay(self.storage), self.analyse(query_text), exclude, source)
+        admits = match_filter.bind(own_time, source) if match_filter else None
+        matches, records = self._matcher.match(Overlay(self.storage), self.analyse(query_text), exclude, source, admits)
         kept = tuple(matches[:limit])
         return MatchReport(query_text, kept, {m.article_id: records[m.article_id].article.text for m in kept})
 
@@ -386,6 +440,16 @@ def _summary_cluster(summary: ClusterSummary, membership: Membership, articles: 
         kind=summary.kind,
         texts={a.article_id: a.text for a in members},
     )
+
+
+def _reported(
+    matches: Sequence[Match], matched: Mapping[str, Article], report_filter: MatchFilter | None, own: Article
+) -> list[Match]:
+    """The matches an ingest answer reports: those of matched articles the filter admits."""
+    if not report_filter:
+        return list(matches)
+    admits = report_filter.bind(own.lineage_time, own.source)
+    return [m for m in matches if m.article_id in matched and admits(matched[m.article_id])]
 
 
 def _best_first(match: Match) -> tuple[float, str]:

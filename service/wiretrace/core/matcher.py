@@ -9,13 +9,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from wiretrace.core.analysis import Analysis, text_features
 from wiretrace.core.features import SentenceSets, TextFeatures, decode_sentence_sets
-from wiretrace.core.matching import may_align, verify
+from wiretrace.core.filters import Admits
+from wiretrace.core.matching import screen, verify
 from wiretrace.core.model import Match, MatchKind
 from wiretrace.core.ports import ArticleRecord
 from wiretrace.core.settings import IndexSettings
@@ -35,6 +37,26 @@ def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt
 
 # Candidates read and screened together before verifying them in rank order.
 _CHUNK = 16
+# A filtered query looks at this many times the candidates, so that the ones its filter drops
+# leave room for the ones it keeps.
+_FILTERED_CANDIDATES = 4
+
+
+def _admitted(view: Overlay, ids: list[str], admits: Admits | None) -> list[str]:
+    if admits is None or not ids:
+        return ids
+    records = view.records(ids)
+    return [i for i in ids if i in records and admits(records[i].article)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """A candidate only meaning may align, kept for after those words align."""
+
+    closeness: float
+    rank: int
+    article_id: str
+    record: ArticleRecord
 
 
 class _MeaningBudget:
@@ -57,19 +79,28 @@ class Matcher:
         self._cache_size = feature_cache_size
 
     def match(
-        self, view: Overlay, analysis: Analysis, exclude: set[str], source: str = ""
+        self,
+        view: Overlay,
+        analysis: Analysis,
+        exclude: set[str],
+        source: str = "",
+        admits: Admits | None = None,
     ) -> tuple[list[Match], dict[str, ArticleRecord]]:
         """Verified matches, best first, and the records of the matched articles.
 
         Candidates come ranked (most shared buckets first) and are verified in that order, a
         chunk at a time, until ``max_near_duplicates`` near-duplicates are found: a copy of a
         story with thousands of stored copies verifies a handful of them, as the second copy did.
+        Only candidates ``admits`` accepts (a :class:`~wiretrace.core.filters.MatchFilter`) are
+        verified, so the ones it drops take no place among them.
         """
         limit = self.settings.max_candidates + len(exclude)
+        if admits is not None:
+            limit *= _FILTERED_CANDIDATES
         ranked = [
             i for i in view.candidates(analysis.document_keys, analysis.passage_query_keys, limit) if i not in exclude
         ]
-        ranked = ranked[: self.settings.max_candidates]
+        ranked = _admitted(view, ranked, admits)[: self.settings.max_candidates]
         if not ranked:
             return [], {}
         boilerplate: set[int] | None = None
@@ -86,18 +117,28 @@ class Matcher:
             matches, records = [], {}
             near = 0
             budget = _MeaningBudget(self.settings.max_meaning_candidates)
+            by_meaning_only: list[_Deferred] = []
             for start in range(0, len(ranked), _CHUNK):
                 chunk = ranked[start : start + _CHUNK]
-                boilerplate = self._verify_chunk(view, analysis, source, chunk, boilerplate, matches, records, budget)
+                boilerplate = self._verify_chunk(
+                    view, analysis, source, chunk, boilerplate, matches, records, budget, by_meaning_only
+                )
                 near = sum(m.kind is MatchKind.NEAR_DUPLICATE for m in matches)
                 if near >= self.settings.max_near_duplicates:
                     break
             if near < self.settings.max_near_duplicates:
-                sources = self._sources_of_passages(view, matches, exclude | set(ranked))
+                # Candidates that only meaning can align, those with the closest undecided pair first.
+                by_meaning_only.sort(key=lambda d: (-d.closeness, d.rank))
+                for deferred in by_meaning_only[: self.settings.max_meaning_only_candidates]:
+                    self._verify_into(analysis, deferred.article_id, deferred.record, boilerplate, matches, records)
+                sources = _admitted(view, self._sources_of_passages(view, matches, exclude | set(ranked)), admits)
                 if sources:
                     # The sources of what the query shares: each weighed by meaning (at most _CHUNK).
                     budget = _MeaningBudget(len(sources))
-                    self._verify_chunk(view, analysis, source, sources, boilerplate, matches, records, budget)
+                    also: list[_Deferred] = []
+                    self._verify_chunk(view, analysis, source, sources, boilerplate, matches, records, budget, also)
+                    for deferred in also:
+                        self._verify_into(analysis, deferred.article_id, deferred.record, boilerplate, matches, records)
         matches.sort(key=lambda m: (-m.score, m.article_id))
         return matches, {m.article_id: records[m.article_id] for m in matches}
 
@@ -111,21 +152,41 @@ class Matcher:
         matches: list[Match],
         records: dict[str, ArticleRecord],
         budget: _MeaningBudget,
+        by_meaning_only: list[_Deferred],
     ) -> set[int] | None:
-        """Screen and verify ``chunk`` in order, adding to ``matches`` and ``records``; the
-        query's boilerplate, read at the first plausible candidate."""
-        plausible = self._plausible(analysis, view.records(chunk))
-        if plausible and boilerplate is None:
+        """Screen ``chunk`` and verify, in order, the candidates words may align, adding to
+        ``matches`` and ``records``; those only meaning may align go to ``by_meaning_only``.
+        Returns the query's boilerplate, read at the first plausible candidate."""
+        chunk_records = view.records(chunk)
+        by_words, closeness = self._screen(analysis, chunk_records)
+        if (by_words or closeness) and boilerplate is None:
             boilerplate = self._boilerplate(view, analysis, source)
-        for article_id in (i for i in chunk if i in plausible):
-            record = plausible[article_id]
-            by_meaning = budget.take()
-            features = self._features_of(record)
-            match = self._verify(analysis, article_id, features, record, boilerplate or set(), None, by_meaning)
-            if match is not None:
-                matches.append(match)
-                records[article_id] = record
+        for article_id in chunk:
+            if article_id in by_words:
+                by_meaning = budget.take()
+                record = by_words[article_id]
+                self._verify_into(analysis, article_id, record, boilerplate or set(), matches, records, by_meaning)
+            elif article_id in closeness:
+                by_meaning_only.append(
+                    _Deferred(closeness[article_id], len(by_meaning_only), article_id, chunk_records[article_id])
+                )
         return boilerplate
+
+    def _verify_into(
+        self,
+        analysis: Analysis,
+        article_id: str,
+        record: ArticleRecord,
+        boilerplate: set[int] | None,
+        matches: list[Match],
+        records: dict[str, ArticleRecord],
+        by_meaning: bool = True,
+    ) -> None:
+        features = self._features_of(record)
+        match = self._verify(analysis, article_id, features, record, boilerplate or set(), None, by_meaning)
+        if match is not None:
+            matches.append(match)
+            records[article_id] = record
 
     def _sources_of_passages(self, view: Overlay, matches: list[Match], seen: set[str]) -> list[str]:
         """Articles that the passages the query shares are themselves stored as reused from.
@@ -219,16 +280,29 @@ class Matcher:
             return decode_sentence_sets(record.features)
         return self._features_of(record).sentence_sets()
 
-    def _plausible(self, analysis: Analysis, records: dict[str, ArticleRecord]) -> dict[str, ArticleRecord]:
-        """The candidates verification could accept in lexical mode: with a sentence that aligns
-        by shared words (:func:`may_align`), or a near-duplicate by their document signatures.
+    def _screen(
+        self, analysis: Analysis, records: dict[str, ArticleRecord]
+    ) -> tuple[dict[str, ArticleRecord], dict[str, float]]:
+        """(candidates verification could accept by words: with a sentence that aligns by shared
+        words (:func:`screen`), or a near-duplicate by their document signatures; the others'
+        closest undecided sentence pair, for those that have one).
 
         Near-duplicates need an exact shingle Jaccard of ``near_duplicate_jaccard``; half of it as
         the MinHash estimate's floor misses one with odds of about 1e-8 at 128 permutations.
         """
         ids = sorted(records)
-        aligned = may_align(analysis.features, [self._sentence_sets(records[i]) for i in ids], self.settings)
+        if not ids:
+            return {}, {}
+        found = screen(analysis.features, [self._sentence_sets(records[i]) for i in ids], self.settings)
         signatures = np.vstack([records[i].document_signature for i in ids])
         estimated = (signatures == analysis.document_signature).mean(axis=1)
         near = estimated >= self.settings.near_duplicate_jaccard / 2
-        return {i: records[i] for i, keep in zip(ids, (aligned | near).tolist(), strict=True) if keep}
+        by_words = found.by_words | near
+        return (
+            {i: records[i] for i, keep in zip(ids, by_words.tolist(), strict=True) if keep},
+            {
+                i: score
+                for i, keep, score in zip(ids, by_words.tolist(), found.undecided.tolist(), strict=True)
+                if not keep and score > 0
+            },
+        )

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.core.features import DistinctSets, PassageFeatures, SentenceSets, TextFeatures, distinct_sets
+from wiretrace.core.features import (
+    DistinctSets,
+    Meanings,
+    PassageFeatures,
+    SentenceSets,
+    TextFeatures,
+    distinct_sets,
+)
+from wiretrace.core.meaning import encode_together
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import Signature, estimate_jaccard
@@ -205,19 +213,33 @@ def _pair_floor(settings: IndexSettings, by_meaning: bool) -> tuple[float, int]:
     return settings.passage_min_similarity, settings.passage_min_shared
 
 
-def may_align(query: TextFeatures, candidates: Sequence[SentenceSets], settings: IndexSettings) -> np.ndarray:
-    """Per candidate, whether any of its sentences aligns with one of the query's by shared words.
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What one vectorised pass tells of each candidate before verification."""
+
+    # A sentence aligns with one of the query's by shared words (or was not examined).
+    by_words: npt.NDArray[np.bool_]
+    # Otherwise, the best Jaccard of a sentence pair words leave undecided (0: none), the
+    # pair that meaning may align: candidates are weighed by meaning best first.
+    undecided: npt.NDArray[np.float64]
+
+
+def screen(query: TextFeatures, candidates: Sequence[SentenceSets], settings: IndexSettings) -> Screen:
+    """Per candidate, whether any of its sentences aligns with one of the query's by shared words,
+    and how close its nearest undecided sentence pair comes.
 
     Without such a pair a candidate can have no lexical passage and no sentence coverage, so
-    verification would reject it unless it is a near-duplicate by shingles. Most LSH candidates
-    of a large index are chance collisions of common words; this tests them all in one
-    vectorised pass, so that full verification runs only on the few that can pass. Equal
-    sentence sets (in the query, across candidates) are tested once; when the work limit
-    (``max_pair_work``) leaves pairs unexamined, their candidates are kept.
+    verification would reject it unless it is a near-duplicate by shingles or, with meanings on
+    demand, a sentence of it means what one of the query's says. Most LSH candidates of a large
+    index are chance collisions of common words; this tests them all in one vectorised pass,
+    so that full verification runs only on the few that can pass. Equal sentence sets (in the
+    query, across candidates) are tested once; when the work limit (``max_pair_work``) leaves
+    pairs unexamined, their candidates are kept.
     """
-    result = np.zeros(len(candidates), dtype=bool)
+    by_words = np.zeros(len(candidates), dtype=bool)
+    undecided_score = np.zeros(len(candidates), dtype=np.float64)
     if not candidates or query.flat_features.size == 0:
-        return result
+        return Screen(by_words, undecided_score)
     counts = np.array([c.sizes.size for c in candidates], dtype=np.int64)
     bases = np.concatenate(([0], np.cumsum(counts)[:-1]))
     features = np.concatenate([c.features for c in candidates])
@@ -227,14 +249,18 @@ def may_align(query: TextFeatures, candidates: Sequence[SentenceSets], settings:
     by_meaning = query.meanings is not None
     pairs = _set_pairs(own, pool, *_pair_floor(settings, by_meaning), settings.max_pair_work)
     aligned, jaccard = _aligns_lexically(pairs.shared, own.sizes[pairs.query], pool.sizes[pairs.other], settings)
-    if by_meaning:
-        aligned |= _undecided(pairs.shared, jaccard, aligned, settings)
+    owner_candidate = np.repeat(np.arange(len(candidates)), counts)
     kept = np.zeros(pool.count, dtype=bool)
     kept[pairs.other[aligned]] = True
     kept[pairs.unexamined] = True
-    owner_candidate = np.repeat(np.arange(len(candidates)), counts)
-    result[owner_candidate[kept[pool.of]]] = True
-    return result
+    by_words[owner_candidate[kept[pool.of]]] = True
+    if by_meaning:
+        undecided = _undecided(pairs.shared, jaccard, aligned, settings)
+        best = np.zeros(pool.count, dtype=np.float64)
+        np.maximum.at(best, pairs.other[undecided], jaccard[undecided])
+        np.maximum.at(undecided_score, owner_candidate, best[pool.of])
+    undecided_score[by_words] = 0.0
+    return Screen(by_words, undecided_score)
 
 
 def _sentence_pairs(
@@ -356,6 +382,7 @@ def _by_meaning(
     if weighed.size:
         first = own.first[query_index[weighed]].tolist()
         second = other.first[matched_index[weighed]].tolist()
+        encode_together([(query.meanings, first), (matched.meanings, second)])
         cosine = np.einsum("ij,ij->i", query.meanings.of(first), matched.meanings.of(second))
         close = cosine >= settings.meaning_min_cosine
         accepted[weighed[close]] = True
@@ -465,22 +492,59 @@ def _without_chance_meanings(
     limit = settings.max_background_passages
     rows = sorted(set(range(min(len(query.passages), limit))) | {p.query_index for p in isolated})
     columns = sorted(set(range(min(len(matched.passages), limit))) | {p.matched_index for p in isolated})
-    cosine = query.meanings.of(rows) @ matched.meanings.of(columns).T
-    lonely_rows = np.isin(rows, [p.query_index for p in isolated])
-    lonely_columns = np.isin(columns, [p.matched_index for p in isolated])
-    # Symmetric, as verification is: from either text, its other passages' best cosines with
-    # the other text's other passages.
-    rest = cosine[~lonely_rows][:, ~lonely_columns]
-    backgrounds = [float(np.median(rest.max(axis=axis))) if rest.size else 0.0 for axis in (0, 1)]
-    background = max(backgrounds)
-    dropped = set()
-    for pair in isolated:
-        row, column = rows.index(pair.query_index), columns.index(pair.matched_index)
-        rivals = [np.delete(cosine[row], column), np.delete(cosine[:, column], row)]
-        lead = min((pair.similarity - float(r.max()) for r in rivals if r.size), default=1.0)
-        if pair.similarity - background < settings.meaning_min_margin or lead < settings.meaning_min_lead:
-            dropped.add(id(pair))
+    dropped = _rivalled(isolated, query.meanings, matched.meanings, rows, columns, settings.meaning_min_lead)
+    remaining = [p for p in isolated if id(p) not in dropped]
+    if remaining:
+        encode_together([(query.meanings, rows), (matched.meanings, columns)])
+        cosine = query.meanings.of(rows) @ matched.meanings.of(columns).T
+        lonely_rows = np.isin(rows, [p.query_index for p in isolated])
+        lonely_columns = np.isin(columns, [p.matched_index for p in isolated])
+        # Symmetric, as verification is: from either text, its other passages' best cosines with
+        # the other text's other passages.
+        rest = cosine[~lonely_rows][:, ~lonely_columns]
+        backgrounds = [float(np.median(rest.max(axis=axis))) if rest.size else 0.0 for axis in (0, 1)]
+        background = max(backgrounds)
+        for pair in remaining:
+            row, column = rows.index(pair.query_index), columns.index(pair.matched_index)
+            lead = _lead(pair, cosine, row, column)
+            if pair.similarity - background < settings.meaning_min_margin or lead < settings.meaning_min_lead:
+                dropped.add(id(pair))
     return [p for p in chosen if id(p) not in dropped]
+
+
+def _lead(pair: _PassagePair, cosine: npt.NDArray[np.float32], row: int, column: int) -> float:
+    """How far ``pair`` leads its sentences' other counterparts in ``cosine`` (both sides)."""
+    rivals = [np.delete(cosine[row], column), np.delete(cosine[:, column], row)]
+    return min((pair.similarity - float(r.max()) for r in rivals if r.size), default=1.0)
+
+
+def _rivalled(
+    isolated: list[_PassagePair],
+    meanings: Meanings,
+    other_meanings: Meanings,
+    rows: list[int],
+    columns: list[int],
+    min_lead: float,
+) -> set[int]:
+    """The isolated pairs (by ``id``) that a counterpart already encoded rivals too closely.
+
+    A rival can only lower a pair's lead, so one at hand fails the pair whatever the
+    sentences not yet encoded would say: the texts' other sentences are encoded only for
+    the pairs this leaves.
+    """
+    known_rows, known_columns = meanings.known(rows), other_meanings.known(columns)
+    if len(known_rows) < 2 and len(known_columns) < 2:
+        return set()
+    cosine = meanings.of(known_rows) @ other_meanings.of(known_columns).T
+    row_at = {sentence: at for at, sentence in enumerate(known_rows)}
+    column_at = {sentence: at for at, sentence in enumerate(known_columns)}
+    return {
+        id(pair)
+        for pair in isolated
+        if pair.query_index in row_at
+        and pair.matched_index in column_at
+        and _lead(pair, cosine, row_at[pair.query_index], column_at[pair.matched_index]) < min_lead
+    }
 
 
 def _in_run(pair: _PassagePair, chosen: list[_PassagePair]) -> bool:

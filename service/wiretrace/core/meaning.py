@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace.core import semantic
-from wiretrace.core.features import PassageFeatures
+from wiretrace.core.features import Meanings, PassageFeatures
 
 Embeddings = npt.NDArray[np.float32]
 
@@ -66,24 +66,53 @@ class SentenceMeanings:
     def text(self) -> str:
         return self._text
 
+    def known(self, indices: Sequence[int]) -> list[int]:
+        """Those of ``indices`` whose embeddings are at hand (cached): free to compare."""
+        found = _CACHE.get([self._passages[i].fingerprint for i in indices])
+        return [i for i, vector in zip(indices, found, strict=True) if vector is not None]
+
+    def missing(self, indices: Sequence[int]) -> dict[int, str]:
+        """The sentences at ``indices`` not encoded yet, by fingerprint."""
+        return self._lookup(indices)[1]
+
     def of(self, indices: Sequence[int]) -> Embeddings:
         """L2-normalised embeddings of the passages at ``indices``, in that order."""
-        fingerprints = [self._passages[i].fingerprint for i in indices]
-        found = _CACHE.get(fingerprints)
-        missing = sorted({f for f, v in zip(fingerprints, found, strict=True) if v is None})
-        if missing:
-            by_fingerprint = {self._passages[i].fingerprint: i for i in indices}
-            sentences = [self._sentence(by_fingerprint[f]) for f in missing]
-            # Through float16 as cached: the first answer equals every later one.
-            encoded = semantic.default_encoder().encode(sentences).astype(np.float16)
-            _CACHE.put(missing, encoded)
-            fresh = dict(zip(missing, encoded, strict=True))
-            found = [v if v is not None else fresh[f] for f, v in zip(fingerprints, found, strict=True)]
-        vectors = [v for v in found if v is not None]
+        found, missing = self._lookup(indices)
+        fresh = _encode(missing)
+        vectors = [fresh[f] if v is None else v for f, v in found]
         if not vectors:
             return np.empty((0, semantic.EMBEDDING_DIMENSIONS), dtype=np.float32)
         return np.vstack(vectors).astype(np.float32)
 
+    def _lookup(
+        self, indices: Sequence[int]
+    ) -> tuple[list[tuple[int, npt.NDArray[np.float16] | None]], dict[int, str]]:
+        """(each index's fingerprint and cached embedding, the uncached sentences by fingerprint)."""
+        fingerprints = [self._passages[i].fingerprint for i in indices]
+        found = list(zip(fingerprints, _CACHE.get(fingerprints), strict=True))
+        missing = {f: self._sentence(i) for i, (f, v) in zip(indices, found, strict=True) if v is None}
+        return found, missing
+
     def _sentence(self, index: int) -> str:
         span = self._passages[index].span
         return self._text[span.start : span.end]
+
+
+def encode_together(requests: Sequence[tuple[Meanings, Sequence[int]]]) -> None:
+    """Encode in one batch what several :meth:`SentenceMeanings.of` calls are about to ask for:
+    a call to the encoder costs about as much as half a sentence beside each sentence's own."""
+    wanted: dict[int, str] = {}
+    for meanings, indices in requests:
+        wanted.update(meanings.missing(indices))
+    _encode(wanted)
+
+
+def _encode(sentences: dict[int, str]) -> dict[int, npt.NDArray[np.float16]]:
+    """Embeddings of ``sentences`` (by fingerprint), now also cached."""
+    if not sentences:
+        return {}
+    fingerprints = sorted(sentences)
+    # Through float16 as cached: the first answer equals every later one.
+    encoded = semantic.default_encoder().encode([sentences[f] for f in fingerprints]).astype(np.float16)
+    _CACHE.put(fingerprints, encoded)
+    return dict(zip(fingerprints, encoded, strict=True))

@@ -271,6 +271,14 @@ class MatchReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PruneResult:
+    """One prune call: the articles it deleted, and where the next call goes on ("" when done)."""
+
+    deleted: tuple[str, ...]
+    next_page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
     next_page_token: str = ""
@@ -283,6 +291,9 @@ class StorageStats:
     clusters: int
     passages: int
     edges: int
+    # What the index takes: SQLite, the database file and the in-memory buckets; Redis, the
+    # memory its server(s) use (every prefix); the in-memory store, its arrays.
+    index_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

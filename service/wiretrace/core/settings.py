@@ -58,11 +58,14 @@ class IndexSettings:
     meaning_min_margin: float = 0.45
     # ... and lead the query sentence's next best counterpart in the matched text by this much.
     meaning_min_lead: float = 0.1
-    max_background_passages: int = 64
+    max_background_passages: int = 16
     # Sentence pairs decided by meaning per verification at most, and candidates of one query
     # weighed by meaning at most (in rank order; the rest by words): the encoder's work is bounded.
     max_meaning_pairs: int = 64
     max_meaning_candidates: int = 64
+    # Candidates whose sentences words align with none of the query's, weighed by meaning at most
+    # (those with the closest undecided sentence pair first): the translated quotes' sources.
+    max_meaning_only_candidates: int = 16
     # Whole statements: next to an aligned pair, up to this many sentences on each side align
     # at this lower bar (short sentences included), or by meaning at this cosine.
     max_extension: int = 4
@@ -159,6 +162,7 @@ class IndexSettings:
             "meaning_min_shared",
             "max_meaning_pairs",
             "max_meaning_candidates",
+            "max_meaning_only_candidates",
             "extension_min_shared",
             "max_background_passages",
         ):

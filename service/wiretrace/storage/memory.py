@@ -192,4 +192,8 @@ class MemoryStorage:
         with self._lock:
             passages = sum(int(r.passage_keys.shape[0]) for r in self._records.values())
             clusters = sum(1 for s in self._clusters.values() if s.member_count > 1)
-            return StorageStats(len(self._records), clusters, passages, len(self._edges))
+            arrays = sum(
+                r.document_signature.nbytes + r.document_keys.nbytes + r.passage_keys.nbytes
+                for r in self._records.values()
+            )
+            return StorageStats(len(self._records), clusters, passages, len(self._edges), arrays)

@@ -792,4 +792,12 @@ class RedisStorage:
             clusters=int(client.zcard(self._key("clusters"))),
             passages=int(client.get(self._key("n", "passages")) or 0),
             edges=int(client.get(self._key("n", "edges")) or 0),
+            index_bytes=_used_memory(client.info("memory")),
         )
+
+
+def _used_memory(info: Mapping[str, Any]) -> int:
+    """``used_memory`` of one server's INFO, or the sum over a cluster's nodes (INFO per node)."""
+    if "used_memory" in info:
+        return int(info["used_memory"])
+    return sum(int(node.get("used_memory", 0)) for node in info.values() if isinstance(node, Mapping))

@@ -690,4 +690,13 @@ class SqliteStorage:
             articles, passages = db.execute("SELECT COUNT(*), COALESCE(SUM(passage_count), 0) FROM articles").fetchone()
             clusters = db.execute("SELECT COUNT(*) FROM clusters WHERE member_count > 1").fetchone()[0]
             edges = db.execute("SELECT COUNT(*) FROM edges").fetchone()[0]
-        return StorageStats(articles=articles, clusters=clusters, passages=passages, edges=edges)
+            (pages,) = db.execute("PRAGMA page_count").fetchone()
+            (page_size,) = db.execute("PRAGMA page_size").fetchone()
+            buckets = self._documents.nbytes + self._passages.nbytes
+        return StorageStats(
+            articles=articles,
+            clusters=clusters,
+            passages=passages,
+            edges=edges,
+            index_bytes=int(pages) * int(page_size) + buckets,
+        )

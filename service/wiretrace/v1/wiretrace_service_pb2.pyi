@@ -187,22 +187,28 @@ class CreateArticleRequest(_message.Message):
     ARTICLE_ID_FIELD_NUMBER: _builtins.int
     ARTICLE_FIELD_NUMBER: _builtins.int
     REPLACE_EXISTING_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
     article_id: _builtins.str
     """Client-chosen id: 1-128 characters from [A-Za-z0-9._:-], starting with a letter or digit."""
     replace_existing: _builtins.bool
     """Replace (and re-index) a stored article of the same id whose content differs."""
     @_builtins.property
     def article(self) -> Global___Article: ...
+    @_builtins.property
+    def filter(self) -> Global___MatchFilter:
+        """Which of the matches the response reports; what is stored (evidence, lineage) is unfiltered."""
+
     def __init__(
         self,
         *,
         article_id: _builtins.str = ...,
         article: Global___Article | None = ...,
         replace_existing: _builtins.bool = ...,
+        filter: Global___MatchFilter | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["article", b"article"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "filter", b"filter"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "article_id", b"article_id", "replace_existing", b"replace_existing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "article_id", b"article_id", "filter", b"filter", "replace_existing", b"replace_existing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -569,22 +575,28 @@ class FindMatchesRequest(_message.Message):
     ARTICLE_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     MAX_MATCHES_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
     article: _builtins.str
     """`articles/{article_id}` of a stored article."""
     text: _builtins.str
     """Raw text, not stored."""
     max_matches: _builtins.int
     """At most this many matches; 0 means 20, at most 1000."""
+    @_builtins.property
+    def filter(self) -> Global___MatchFilter:
+        """Only matches of articles that pass it, applied before the `max_matches` cut."""
+
     def __init__(
         self,
         *,
         article: _builtins.str = ...,
         text: _builtins.str = ...,
         max_matches: _builtins.int = ...,
+        filter: Global___MatchFilter | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "query", b"query", "text", b"text"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "filter", b"filter", "query", b"query", "text", b"text"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "max_matches", b"max_matches", "query", b"query", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "filter", b"filter", "max_matches", b"max_matches", "query", b"query", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["article", "text"]  # noqa: Y015
     _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
@@ -905,12 +917,17 @@ class GetStatsResponse(_message.Message):
     EDGES_FIELD_NUMBER: _builtins.int
     INDEX_FIELD_NUMBER: _builtins.int
     STORAGE_FIELD_NUMBER: _builtins.int
+    INDEX_BYTES_FIELD_NUMBER: _builtins.int
     articles: _builtins.int
     clusters: _builtins.int
     passages: _builtins.int
     edges: _builtins.int
     storage: _builtins.str
     """"sqlite" or "redis"."""
+    index_bytes: _builtins.int
+    """What the index takes, in bytes: SQLite, its database file and in-memory buckets; Redis, the
+    memory its server(s) use (every prefix).
+    """
     @_builtins.property
     def index(self) -> Global___IndexParameters: ...
     def __init__(
@@ -922,11 +939,120 @@ class GetStatsResponse(_message.Message):
         edges: _builtins.int = ...,
         index: Global___IndexParameters | None = ...,
         storage: _builtins.str = ...,
+        index_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["index", b"index"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["articles", b"articles", "clusters", b"clusters", "edges", b"edges", "index", b"index", "passages", b"passages", "storage", b"storage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["articles", b"articles", "clusters", b"clusters", "edges", b"edges", "index", b"index", "index_bytes", b"index_bytes", "passages", b"passages", "storage", b"storage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetStatsResponse: _TypeAlias = GetStatsResponse  # noqa: Y015
+
+@_typing.final
+class MatchFilter(_message.Message):
+    """Which matched articles a query reports: every condition set must hold. An article's time is
+    its publish_time, or its ingest time when it has none (as for lineage).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    WINDOW_DAYS_FIELD_NUMBER: _builtins.int
+    SOURCES_FIELD_NUMBER: _builtins.int
+    EXCLUDED_SOURCES_FIELD_NUMBER: _builtins.int
+    OTHER_OUTLETS_FIELD_NUMBER: _builtins.int
+    window_days: _builtins.int
+    """Only articles that appeared within this many days of the query article's own time (for a
+    raw text: of now); 0 = no window.
+    """
+    other_outlets: _builtins.bool
+    """No articles of the query article's own outlet."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Only articles that appeared at or after this time."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Only articles that appeared before this time; must be after start_time."""
+
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only articles of these outlets (`source`, case-insensitive); empty = any outlet."""
+
+    @_builtins.property
+    def excluded_sources(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """No articles of these outlets."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        window_days: _builtins.int = ...,
+        sources: _abc.Iterable[_builtins.str] | None = ...,
+        excluded_sources: _abc.Iterable[_builtins.str] | None = ...,
+        other_outlets: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "excluded_sources", b"excluded_sources", "other_outlets", b"other_outlets", "sources", b"sources", "start_time", b"start_time", "window_days", b"window_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MatchFilter: _TypeAlias = MatchFilter  # noqa: Y015
+
+@_typing.final
+class PruneArticlesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BEFORE_TIME_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Articles deleted at most by this call: at most 1000; 0 means 100."""
+    page_token: _builtins.str
+    """`next_page_token` of the previous call; empty to start."""
+    @_builtins.property
+    def before_time(self) -> _timestamp_pb2.Timestamp:
+        """Articles that appeared (publish_time, else ingest time) before this time are deleted. Required."""
+
+    def __init__(
+        self,
+        *,
+        before_time: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["before_time", b"before_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before_time", b"before_time", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PruneArticlesRequest: _TypeAlias = PruneArticlesRequest  # noqa: Y015
+
+@_typing.final
+class PruneArticlesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELETED_COUNT_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    deleted_count: _builtins.int
+    """Articles this call deleted."""
+    next_page_token: _builtins.str
+    """Empty once every stored article has been looked at."""
+    def __init__(
+        self,
+        *,
+        deleted_count: _builtins.int = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted_count", b"deleted_count", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PruneArticlesResponse: _TypeAlias = PruneArticlesResponse  # noqa: Y015

@@ -81,6 +81,11 @@ class WiretraceServiceStub:
                 request_serializer=wiretrace_dot_v1_dot_wiretrace__service__pb2.GetStatsRequest.SerializeToString,
                 response_deserializer=wiretrace_dot_v1_dot_wiretrace__service__pb2.GetStatsResponse.FromString,
                 _registered_method=True)
+        self.PruneArticles = channel.unary_unary(
+                '/wiretrace.v1.WiretraceService/PruneArticles',
+                request_serializer=wiretrace_dot_v1_dot_wiretrace__service__pb2.PruneArticlesRequest.SerializeToString,
+                response_deserializer=wiretrace_dot_v1_dot_wiretrace__service__pb2.PruneArticlesResponse.FromString,
+                _registered_method=True)
 
 
 class WiretraceServiceServicer:
@@ -155,6 +160,15 @@ class WiretraceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PruneArticles(self, request, context):
+        """Deletes up to `page_size` articles that appeared before `before_time`, through the same use
+        case as DeleteArticle (clusters re-rooted), and returns where to go on: call again with
+        `next_page_token` until it is empty.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WiretraceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -202,6 +216,11 @@ def add_WiretraceServiceServicer_to_server(servicer, server):
                     servicer.GetStats,
                     request_deserializer=wiretrace_dot_v1_dot_wiretrace__service__pb2.GetStatsRequest.FromString,
                     response_serializer=wiretrace_dot_v1_dot_wiretrace__service__pb2.GetStatsResponse.SerializeToString,
+            ),
+            'PruneArticles': grpc.unary_unary_rpc_method_handler(
+                    servicer.PruneArticles,
+                    request_deserializer=wiretrace_dot_v1_dot_wiretrace__service__pb2.PruneArticlesRequest.FromString,
+                    response_serializer=wiretrace_dot_v1_dot_wiretrace__service__pb2.PruneArticlesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -449,6 +468,33 @@ class WiretraceService:
             '/wiretrace.v1.WiretraceService/GetStats',
             wiretrace_dot_v1_dot_wiretrace__service__pb2.GetStatsRequest.SerializeToString,
             wiretrace_dot_v1_dot_wiretrace__service__pb2.GetStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PruneArticles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wiretrace.v1.WiretraceService/PruneArticles',
+            wiretrace_dot_v1_dot_wiretrace__service__pb2.PruneArticlesRequest.SerializeToString,
+            wiretrace_dot_v1_dot_wiretrace__service__pb2.PruneArticlesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,6 +67,11 @@ class WiretraceServiceStub:
     """Lists lineage clusters (of two or more members, or those of one article), paged."""
     GetStats: _grpc.UnaryUnaryMultiCallable[_wiretrace_service_pb2.GetStatsRequest, _wiretrace_service_pb2.GetStatsResponse]
     """Counts and index parameters."""
+    PruneArticles: _grpc.UnaryUnaryMultiCallable[_wiretrace_service_pb2.PruneArticlesRequest, _wiretrace_service_pb2.PruneArticlesResponse]
+    """Deletes up to `page_size` articles that appeared before `before_time`, through the same use
+    case as DeleteArticle (clusters re-rooted), and returns where to go on: call again with
+    `next_page_token` until it is empty.
+    """
 
 @_typing.type_check_only
 class WiretraceServiceAsyncStub(WiretraceServiceStub):
@@ -99,6 +104,11 @@ class WiretraceServiceAsyncStub(WiretraceServiceStub):
     """Lists lineage clusters (of two or more members, or those of one article), paged."""
     GetStats: _aio.UnaryUnaryMultiCallable[_wiretrace_service_pb2.GetStatsRequest, _wiretrace_service_pb2.GetStatsResponse]  # type: ignore[assignment]
     """Counts and index parameters."""
+    PruneArticles: _aio.UnaryUnaryMultiCallable[_wiretrace_service_pb2.PruneArticlesRequest, _wiretrace_service_pb2.PruneArticlesResponse]  # type: ignore[assignment]
+    """Deletes up to `page_size` articles that appeared before `before_time`, through the same use
+    case as DeleteArticle (clusters re-rooted), and returns where to go on: call again with
+    `next_page_token` until it is empty.
+    """
 
 class WiretraceServiceServicer(metaclass=_abc_1.ABCMeta):
     """WiretraceService ingests articles and tells, for each, what it is a copy of,
@@ -182,5 +192,16 @@ class WiretraceServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_wiretrace_service_pb2.GetStatsResponse, _abc.Awaitable[_wiretrace_service_pb2.GetStatsResponse]]:
         """Counts and index parameters."""
+
+    @_abc_1.abstractmethod
+    def PruneArticles(
+        self,
+        request: _wiretrace_service_pb2.PruneArticlesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_wiretrace_service_pb2.PruneArticlesResponse, _abc.Awaitable[_wiretrace_service_pb2.PruneArticlesResponse]]:
+        """Deletes up to `page_size` articles that appeared before `before_time`, through the same use
+        case as DeleteArticle (clusters re-rooted), and returns where to go on: call again with
+        `next_page_token` until it is empty.
+        """
 
 def add_WiretraceServiceServicer_to_server(servicer: WiretraceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
