@@ -22,6 +22,7 @@ from wiretrace.core.maintenance import (
 )
 from wiretrace.core.model import ArticleDraft, MatchEdge
 from wiretrace.core.ports import ChangeSet
+from wiretrace.core.record_codec import decode_article, encode_article
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
 
@@ -60,7 +61,9 @@ def test_consistent_index_has_no_problems(tmp_path: Path) -> None:
 def test_check_finds_a_wrong_cluster_label_and_a_dangling_edge(tmp_path: Path) -> None:
     _seeded(tmp_path).close()
     with closing(sqlite3.connect(tmp_path / "wiretrace.sqlite3")) as db, db:  # closed: opened exclusively
-        db.execute("UPDATE articles SET cluster_id = 'elsewhere' WHERE article_id = '003'")
+        seq, stored = db.execute("SELECT seq, article FROM articles WHERE article_id = '003'").fetchone()
+        relabelled = replace(decode_article(stored, seq), cluster_id="elsewhere")
+        db.execute("UPDATE articles SET article = ? WHERE article_id = '003'", (encode_article(relabelled),))
         db.execute("INSERT INTO edges VALUES ('ghost', '000', (SELECT evidence FROM edges LIMIT 1))")
     engine = Wiretrace(SqliteStorage(tmp_path))
     problems = check_consistency(engine)

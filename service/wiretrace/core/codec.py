@@ -1,5 +1,6 @@
-"""JSON-ready dicts for domain objects: used by storage adapters for edge evidence and
-lineage memberships, and by snapshots. Field names are stable (documented format)."""
+"""JSON-ready dicts for domain objects, for snapshots (``wiretrace export``; field names are
+stable, a documented format), and the stored time stamps. Stores keep the binary
+:mod:`wiretrace.core.record_codec` instead."""
 
 from __future__ import annotations
 

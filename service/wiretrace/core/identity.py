@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,10 @@ INDEX_PARAMETERS = (
 
 
 LINEAGE_VERSION = "story+statement-clusters/1"
+# How records and evidence are stored (wiretrace.core.record_codec): another layout needs a reindex.
+RECORDS_VERSION = "binary/1"
+# What a stored identity from before a field existed had instead.
+_BEFORE = {"lineage": "connected components (before 2026-12)", "records": "columns and JSON evidence (before 2026-12)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,7 @@ class IndexIdentity:
     passage_rows: int
     # How lineage clusters are stored: a store of an older layout needs a reindex.
     lineage: str = LINEAGE_VERSION
+    records: str = RECORDS_VERSION
 
     @classmethod
     def of(cls, settings: IndexSettings) -> IndexIdentity:
@@ -61,11 +67,16 @@ class IndexIdentity:
             passage_rows=passage_rows,
         )
 
+    @classmethod
+    def stored(cls, fields: Mapping[str, Any]) -> IndexIdentity:
+        """The identity a store recorded (as ``asdict``), with the layouts of before a field existed."""
+        return cls(**{**_BEFORE, **fields})
+
     def describe(self) -> str:
         return (
             f"features={self.feature_version} num_perm={self.num_perm} seed={self.seed} "
             f"shingle_size={self.shingle_size} document_lsh={self.document_bands}x{self.document_rows} "
-            f"passage_lsh={self.passage_bands}x{self.passage_rows} lineage={self.lineage}"
+            f"passage_lsh={self.passage_bands}x{self.passage_rows} lineage={self.lineage} records={self.records}"
         )
 
 

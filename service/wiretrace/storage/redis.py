@@ -7,17 +7,17 @@ command, so the same code runs on a single node and on Redis Cluster:
 ======================================  ==========  ========================================================
 ``P:meta``                              hash        ``identity``, ``parameters`` (JSON)
 ``P:seq``                               string      last ingest sequence number
-``P:a:<article_id>``                    hash        article fields (``cluster_id``: its story), signature,
-                                                    bucket keys
+``P:a:<article_id>``                    hash        ``seq`` and the record: ``keys``, ``article``, ``features``
+                                                    (``wiretrace.core.record_codec``)
 ``P:order``                             sorted set  article ids scored by ingest sequence
 ``P:bd:{P:s<n>}:<key>``                 sorted set  document LSH bucket: ids scored by ingest sequence (n = key % 1024)
 ``P:bp:{P:s<n>}:<key>``                 sorted set  passage LSH bucket
 ``P:fp:<fingerprint>``                  set         articles containing that exact passage wording
 ``P:fps:<outlet>:<fp>``                 set         the same, for one outlet (``source``)
 ``P:e:<article_id>``                    hash        the article's own best matches: matched id -> evidence
-                                                    (JSON, the article as query side)
+                                                    (binary ``record_codec``, the article as query side)
 ``P:er:<article_id>``                   set         ids of the articles whose matches hold this one
-``P:m:<article_id>``                    hash        cluster id -> the article's membership there (JSON)
+``P:m:<article_id>``                    hash        cluster id -> the article's membership there (binary)
 ``P:mo:<cluster_id>``                   sorted set  members in lineage order: all scores 0, members
                                                     ``<appeared>:<ingested>:<article_id>`` with both times
                                                     + 2**63 as 20 digits, so ZRANGEBYLEX pages exactly
@@ -27,7 +27,8 @@ command, so the same code runs on a single node and on Redis Cluster:
 ``P:clusters``                          sorted set  clusters with 2+ members (score 0, lexicographic)
 ``P:n:passages``/``P:n:edges``          string      counters for stats
 ``P:lock``                              string      write lock shared by replicas
-``P:journal``                           string      the batch being written (JSON), until it is complete
+``P:journal``                           string      the batch being written (JSON of base64 values), until it
+                                                    is complete
 ======================================  ==========  ========================================================
 
 Writes are pipelined and not transactional. Their order keeps readers safe: an
@@ -59,18 +60,19 @@ import redis
 import redis.cluster
 import redis.exceptions
 
-from wiretrace.core.codec import (
-    from_micros,
-    match_from_dict,
-    match_to_dict,
-    membership_from_dict,
-    membership_to_dict,
-    to_micros,
-)
 from wiretrace.core.errors import IndexMismatch, StorageUnavailable
 from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
 from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord, ChangeSet
+from wiretrace.core.record_codec import (
+    StoredRecord,
+    decode_article,
+    decode_keys,
+    decode_match,
+    decode_membership,
+    encode_match,
+    encode_membership,
+)
 from wiretrace.redaction import masked_url
 
 P = ParamSpec("P")
@@ -161,32 +163,15 @@ def _text(value: bytes | None) -> str:
     return value.decode("utf-8") if value is not None else ""
 
 
-def _record_fields(record: ArticleRecord) -> dict[str, str | int | bytes]:
+def _record_fields(record: ArticleRecord) -> dict[str, bytes]:
     """An article's hash fields but ``seq`` (the ingest sequence is given when it is written)."""
-    article = record.article
-    return {
-        "text": article.text,
-        "title": article.title,
-        "source": article.source,
-        "url": article.url,
-        "language": article.language,
-        "publish_time_us": "" if article.publish_time is None else str(to_micros(article.publish_time)),
-        "create_time_us": str(to_micros(article.create_time)),
-        "content_sha256": article.content_sha256,
-        "cluster_id": article.cluster_id,
-        "document_signature": np.ascontiguousarray(record.document_signature, dtype=np.uint32).tobytes(),
-        "document_keys": np.ascontiguousarray(record.document_keys, dtype=np.uint64).tobytes(),
-        "passage_keys": np.ascontiguousarray(record.passage_keys, dtype=np.uint64).tobytes(),
-        "passage_count": int(record.passage_keys.shape[0]),
-        "passage_fingerprints": np.asarray(record.passage_fingerprints, dtype=np.uint64).tobytes(),
-        "features": record.features,
-    }
+    stored = StoredRecord.of(record)
+    return {"keys": stored.keys, "article": stored.article, "features": stored.features}
 
 
-def _journal_value(value: str | int | bytes) -> str:
-    """Hash field values as Redis returns them (bytes), base64 in the JSON journal."""
-    raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
-    return base64.b64encode(raw).decode("ascii")
+def _journal_value(value: bytes) -> str:
+    """Stored bytes, base64 in the JSON journal."""
+    return base64.b64encode(value).decode("ascii")
 
 
 def _journal_bytes(value: str) -> bytes:
@@ -280,7 +265,7 @@ class RedisStorage:
         client.hsetnx(self._key("meta"), "identity", wanted)
         stored = _text(client.hget(self._key("meta"), "identity"))
         if stored != wanted:
-            previous = IndexIdentity(**{"lineage": "connected components (before 2026-12)", **json.loads(stored)})
+            previous = IndexIdentity.stored(json.loads(stored))
             raise IndexMismatch(
                 f"redis prefix {self.prefix!r} was indexed with {previous.describe()}, "
                 f"but this process uses {identity.describe()}; use another --redis-prefix or those parameters"
@@ -446,40 +431,32 @@ class RedisStorage:
         """An edge is kept once, on its query side, with the matched side's reverse entry."""
         pipe = client.pipeline(transaction=False)
         for edge in edges:
-            payload = json.dumps(match_to_dict(edge.evidence), separators=(",", ":"))
-            pipe.hset(self._key("e", edge.query_id), edge.matched_id, payload)
+            pipe.hset(self._key("e", edge.query_id), edge.matched_id, encode_match(edge.evidence))
             pipe.sadd(self._key("er", edge.matched_id), edge.query_id)
         added = pipe.execute()
         client.incrby(self._key("n", "edges"), sum(added[0::2]))
 
     def _delete(self, client: Any, article_id: str) -> None:
         pipe = client.pipeline(transaction=False)
-        pipe.hmget(
-            self._article_key(article_id),
-            ["document_keys", "passage_keys", "passage_fingerprints", "passage_count", "source", "seq"],
-        )
+        pipe.hmget(self._article_key(article_id), ["keys", "article", "seq"])
         pipe.hkeys(self._key("e", article_id))
         pipe.smembers(self._key("er", article_id))
-        stored, matched, queries = pipe.execute()
-        document_keys, passage_keys, fingerprints, passage_count, source, seq = stored
+        (keys, article, seq), matched, queries = pipe.execute()
         if seq is None:
             return
+        document_keys, passage_keys, fingerprints = decode_keys(keys)
+        source = decode_article(article, int(seq)).source
         self._write_buckets(  # buckets first: nothing may point at a deleted article
-            client,
-            "ZREM",
-            [
-                (article_id, "bd", np.frombuffer(document_keys, dtype=np.uint64), None),
-                (article_id, "bp", np.frombuffer(passage_keys, dtype=np.uint64), None),
-            ],
+            client, "ZREM", [(article_id, "bd", document_keys, None), (article_id, "bp", passage_keys, None)]
         )
         pipe = client.pipeline(transaction=False)
         for other in queries:  # first: their results count the edges removed
             pipe.hdel(self._key("e", _text(other)), article_id)
         for other in matched:
             pipe.srem(self._key("er", _text(other)), article_id)
-        for fingerprint in set(np.frombuffer(fingerprints, dtype=np.uint64).tolist()):
+        for fingerprint in set(fingerprints.tolist()):
             pipe.srem(self._fingerprint_key(fingerprint), article_id)
-            pipe.srem(self._fingerprint_key(fingerprint, _text(source)), article_id)
+            pipe.srem(self._fingerprint_key(fingerprint, source), article_id)
         pipe.delete(self._key("e", article_id))  # one key a command: a cluster pipeline spans slots
         pipe.delete(self._key("er", article_id))
         pipe.zrem(self._key("order"), article_id)
@@ -487,7 +464,7 @@ class RedisStorage:
         # The hash last, on its own: until it goes, a replay finds the rest to remove.
         pipe = client.pipeline(transaction=False)
         pipe.incrby(self._key("n", "edges"), -removed_edges)
-        pipe.incrby(self._key("n", "passages"), -int(passage_count or 0))
+        pipe.incrby(self._key("n", "passages"), -int(passage_keys.shape[0]))
         pipe.delete(self._article_key(article_id))
         pipe.execute()
 
@@ -496,9 +473,7 @@ class RedisStorage:
         for cluster_id, article_id in keys:
             pipe.hget(self._key("m", article_id), cluster_id)
         return {
-            key: membership_from_dict(json.loads(value))
-            for key, value in zip(keys, pipe.execute(), strict=True)
-            if value is not None
+            key: decode_membership(value) for key, value in zip(keys, pipe.execute(), strict=True) if value is not None
         }
 
     def _remove_lineage(self, client: Any, memberships: list[tuple[str, str]], clusters: list[str]) -> None:
@@ -543,8 +518,7 @@ class RedisStorage:
         index.execute()
         pipe = client.pipeline(transaction=False)
         for (cluster_id, article_id), membership in latest.items():
-            value = json.dumps(membership_to_dict(membership), separators=(",", ":"))
-            pipe.hset(self._key("m", article_id), cluster_id, value)
+            pipe.hset(self._key("m", article_id), cluster_id, encode_membership(membership))
         for summary in {c.cluster_id: c for c in clusters}.values():
             pipe.hset(self._key("k", summary.cluster_id), mapping=_summary_fields(summary))
             if summary.member_count >= 2:
@@ -559,12 +533,12 @@ class RedisStorage:
             "records": [
                 {
                     "article_id": r.article.article_id,
-                    "fields": {k: _journal_value(v) for k, v in {"seq": 0, **_record_fields(r)}.items()},
+                    "fields": {k: _journal_value(v) for k, v in {"seq": b"0", **_record_fields(r)}.items()},
                 }
                 for r in changes.records
             ],
-            "edges": [[e.query_id, e.matched_id, match_to_dict(e.evidence)] for e in changes.edges],
-            "memberships": [membership_to_dict(m) for m in changes.memberships],
+            "edges": [[e.query_id, e.matched_id, _journal_value(encode_match(e.evidence))] for e in changes.edges],
+            "memberships": [_journal_value(encode_membership(m)) for m in changes.memberships],
             "removed_memberships": [list(key) for key in changes.removed_memberships],
             "clusters": [[c.cluster_id, _summary_fields(c)] for c in changes.clusters],
             "removed_clusters": changes.removed_clusters,
@@ -576,12 +550,12 @@ class RedisStorage:
         records = []
         for item in document["records"]:
             fields = {name.encode(): _journal_bytes(value) for name, value in item["fields"].items()}
-            records.append(self._record(item["article_id"], fields))
+            records.append(self._record(fields))
         return ChangeSet(
             deletes=list(document["deletes"]),
             records=records,
-            edges=[MatchEdge(q, m, match_from_dict(evidence)) for q, m, evidence in document["edges"]],
-            memberships=[membership_from_dict(data) for data in document["memberships"]],
+            edges=[MatchEdge(q, m, decode_match(_journal_bytes(evidence))) for q, m, evidence in document["edges"]],
+            memberships=[decode_membership(_journal_bytes(data)) for data in document["memberships"]],
             removed_memberships=[(c, a) for c, a in document["removed_memberships"]],
             clusters=[_summary_from(c, fields) for c, fields in document["clusters"]],
             removed_clusters=list(document["removed_clusters"]),
@@ -598,45 +572,28 @@ class RedisStorage:
             pipe.hgetall(self._article_key(article_id))
         return [(i, h) for i, h in zip(ids, pipe.execute(), strict=True) if h]
 
-    @staticmethod
-    def _article(article_id: str, fields: dict[bytes, bytes]) -> Article:
-        publish = fields.get(b"publish_time_us") or b""
-        create_time = from_micros(int(fields[b"create_time_us"]))
-        assert create_time is not None
-        return Article(
-            article_id=article_id,
-            text=_text(fields.get(b"text")),
-            title=_text(fields.get(b"title")),
-            source=_text(fields.get(b"source")),
-            url=_text(fields.get(b"url")),
-            language=_text(fields.get(b"language")),
-            publish_time=from_micros(int(publish)) if publish else None,
-            create_time=create_time,
-            content_sha256=_text(fields.get(b"content_sha256")),
-            cluster_id=_text(fields.get(b"cluster_id")),
-            seq=int(fields[b"seq"]),
-        )
-
     @_unavailable
     def get_articles(self, article_ids: Iterable[str]) -> dict[str, Article]:
-        return {i: self._article(i, fields) for i, fields in self._hashes(article_ids)}
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return {}
+        pipe = self._redis().pipeline(transaction=False)
+        for article_id in ids:
+            pipe.hmget(self._article_key(article_id), ["seq", "article"])
+        return {
+            article_id: decode_article(article, int(seq))
+            for article_id, (seq, article) in zip(ids, pipe.execute(), strict=True)
+            if seq is not None and article is not None
+        }
 
     @_unavailable
     def get_records(self, article_ids: Iterable[str]) -> dict[str, ArticleRecord]:
-        return {article_id: self._record(article_id, fields) for article_id, fields in self._hashes(article_ids)}
+        return {article_id: self._record(fields) for article_id, fields in self._hashes(article_ids)}
 
-    @classmethod
-    def _record(cls, article_id: str, fields: dict[bytes, bytes]) -> ArticleRecord:
-        count = int(fields[b"passage_count"])
-        passage_keys = np.frombuffer(fields[b"passage_keys"], dtype=np.uint64)
-        return ArticleRecord(
-            article=cls._article(article_id, fields),
-            document_signature=np.frombuffer(fields[b"document_signature"], dtype=np.uint32),
-            document_keys=np.frombuffer(fields[b"document_keys"], dtype=np.uint64),
-            passage_keys=passage_keys.reshape(count, -1) if count else passage_keys.reshape(0, 0),
-            passage_fingerprints=tuple(np.frombuffer(fields[b"passage_fingerprints"], dtype=np.uint64).tolist()),
-            features=bytes(fields.get(b"features", b"")),
-        )
+    @staticmethod
+    def _record(fields: dict[bytes, bytes]) -> ArticleRecord:
+        """From the stored hash or the journal (whose ``seq`` is 0: the write gives the real one)."""
+        return StoredRecord(fields[b"keys"], fields[b"article"], fields[b"features"]).decode(int(fields[b"seq"]))
 
     @_unavailable
     def list_articles(self, after_seq: int, limit: int) -> list[Article]:
@@ -749,7 +706,7 @@ class RedisStorage:
         for article_id, own, others in zip(ids, found[0::2], found[1::2], strict=True):
             for matched, payload in sorted(own.items()):
                 key = (article_id, _text(matched))
-                edges[key] = MatchEdge(key[0], key[1], match_from_dict(json.loads(payload)))
+                edges[key] = MatchEdge(key[0], key[1], decode_match(payload))
             reverse.extend((_text(q), article_id) for q in sorted(others))
         reverse = [key for key in dict.fromkeys(reverse) if key not in edges]
         if reverse:
@@ -758,15 +715,14 @@ class RedisStorage:
                 pipe.hget(self._key("e", query_id), matched_id)
             for key, payload in zip(reverse, pipe.execute(), strict=True):
                 if payload is not None:  # None: being deleted right now
-                    edges[key] = MatchEdge(key[0], key[1], match_from_dict(json.loads(payload)))
+                    edges[key] = MatchEdge(key[0], key[1], decode_match(payload))
         return list(edges.values())
 
     @_unavailable
     def matches_of(self, article_id: str) -> list[MatchEdge]:
         own = self._redis().hgetall(self._key("e", article_id))
         return [
-            MatchEdge(article_id, _text(matched), match_from_dict(json.loads(payload)))
-            for matched, payload in sorted(own.items())
+            MatchEdge(article_id, _text(matched), decode_match(payload)) for matched, payload in sorted(own.items())
         ]
 
     @_unavailable
@@ -778,7 +734,7 @@ class RedisStorage:
         for article_id in ids:
             pipe.hgetall(self._key("m", article_id))
         return [
-            membership_from_dict(json.loads(value))
+            decode_membership(value)
             for article_id, stored in zip(ids, pipe.execute(), strict=True)
             for cluster_id, value in sorted(stored.items())
         ]
@@ -791,7 +747,7 @@ class RedisStorage:
         for article_id in article_ids:
             pipe.hget(self._key("m", article_id), cluster_id)
         return [
-            membership_from_dict(json.loads(value))
+            decode_membership(value)
             for article_id, value in zip(article_ids, pipe.execute(), strict=True)
             if value is not None
         ]

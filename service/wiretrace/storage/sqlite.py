@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.core.codec import from_micros, match_from_dict, match_to_dict, to_micros
+from wiretrace.core.codec import from_micros
 from wiretrace.core.errors import (
     IndexMismatch,
     InvalidStore,
@@ -44,6 +44,7 @@ from wiretrace.core.errors import (
 from wiretrace.core.identity import IndexIdentity
 from wiretrace.core.model import Article, ClusterKind, ClusterSummary, MatchEdge, Membership, OrderKey, StorageStats
 from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord, ChangeSet
+from wiretrace.core.record_codec import StoredRecord, decode_article, decode_keys, decode_match, encode_match
 from wiretrace.storage.buckets import CompactBuckets, ranked_owners
 from wiretrace.storage.dirlock import DirectoryLock
 
@@ -52,24 +53,15 @@ log = logging.getLogger(__name__)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY, at_us INTEGER NOT NULL);
+-- The three values of wiretrace.core.record_codec.StoredRecord; keys first, so that the open,
+-- which reads only them, never walks the overflow pages of a long text.
 CREATE TABLE IF NOT EXISTS articles (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL UNIQUE,
-    text TEXT NOT NULL,
-    title TEXT NOT NULL,
-    source TEXT NOT NULL,
-    url TEXT NOT NULL,
-    language TEXT NOT NULL,
-    publish_time_us INTEGER,
-    create_time_us INTEGER NOT NULL,
-    content_sha256 TEXT NOT NULL,
-    cluster_id TEXT NOT NULL,
-    document_signature BLOB NOT NULL,
-    document_keys BLOB NOT NULL,
-    passage_keys BLOB NOT NULL,
     passage_count INTEGER NOT NULL,
-    passage_fingerprints BLOB NOT NULL,
-    features BLOB NOT NULL DEFAULT x''
+    keys BLOB NOT NULL,
+    article BLOB NOT NULL,
+    features BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS fingerprints (
     fingerprint INTEGER NOT NULL,
@@ -82,7 +74,7 @@ CREATE INDEX IF NOT EXISTS fingerprints_by_article ON fingerprints (article_id);
 CREATE TABLE IF NOT EXISTS edges (
     query_id TEXT NOT NULL,
     matched_id TEXT NOT NULL,
-    evidence TEXT NOT NULL,
+    evidence BLOB NOT NULL,
     PRIMARY KEY (query_id, matched_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_by_matched ON edges (matched_id);
@@ -93,7 +85,7 @@ CREATE TABLE IF NOT EXISTS memberships (
     appeared_us INTEGER NOT NULL,
     ingested_us INTEGER NOT NULL,
     parent_id TEXT NOT NULL,
-    evidence TEXT NOT NULL,
+    evidence BLOB NOT NULL,
     reason TEXT NOT NULL,
     span_start INTEGER NOT NULL,
     span_end INTEGER NOT NULL,
@@ -118,11 +110,10 @@ _MEMBERSHIP_COLUMNS = (
 )
 _CLUSTER_COLUMNS = "cluster_id, kind, root_id, root_appeared_us, root_ingested_us, member_count"
 
-_ARTICLE_COLUMNS = (
+# The columns of a data directory from before the binary records, read by ``read_articles`` only.
+_LEGACY_ARTICLE_COLUMNS = (
     "seq, article_id, text, title, source, url, language, publish_time_us, create_time_us, content_sha256, cluster_id"
 )
-_RECORD_COLUMNS = _ARTICLE_COLUMNS + ", document_signature, document_keys, passage_keys, passage_count, "
-_RECORD_COLUMNS += "passage_fingerprints, features"
 _MAX_VARIABLES = 900
 
 # Primary SQLite result codes (sqlite3.h), as ``sqlite3.Error.sqlite_errorcode & 0xFF``.
@@ -143,7 +134,7 @@ def _chunks(values: Sequence[Any], size: int = _MAX_VARIABLES) -> Iterator[Seque
         yield values[start : start + size]
 
 
-def _article(row: Sequence[Any]) -> Article:
+def _legacy_article(row: Sequence[Any]) -> Article:
     create_time = from_micros(row[8])
     assert create_time is not None
     return Article(
@@ -162,7 +153,7 @@ def _article(row: Sequence[Any]) -> Article:
 
 
 def _membership_row(m: Membership) -> tuple[Any, ...]:
-    evidence = json.dumps(match_to_dict(m.evidence)) if m.evidence is not None else ""
+    evidence = encode_match(m.evidence) if m.evidence is not None else b""
     return (m.cluster_id, m.article_id, m.kind.value, *m.order[:2], m.parent_id, evidence, m.reason, *m.span)
 
 
@@ -173,7 +164,7 @@ def _membership(row: Sequence[Any]) -> Membership:
         kind=ClusterKind(row[2]),
         order=(row[3], row[4], row[1]),
         parent_id=row[5],
-        evidence=match_from_dict(json.loads(row[6])) if row[6] else None,
+        evidence=decode_match(row[6]) if row[6] else None,
         reason=row[7],
         span=(row[8], row[9]),
     )
@@ -266,9 +257,6 @@ class SqliteStorage:
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.executescript(_SCHEMA)
-            columns = {row[1] for row in connection.execute("PRAGMA table_info(articles)")}
-            if "features" not in columns:  # a data directory from before features were stored
-                connection.execute("ALTER TABLE articles ADD COLUMN features BLOB NOT NULL DEFAULT x''")
         except BaseException:
             connection.close()
             raise
@@ -400,7 +388,7 @@ class SqliteStorage:
         if row is None:
             connection.execute("INSERT INTO meta (key, value) VALUES ('identity', ?)", (wanted,))
         elif row[0] != wanted:
-            stored = IndexIdentity(**{"lineage": "connected components (before 2026-12)", **json.loads(row[0])})
+            stored = IndexIdentity.stored(json.loads(row[0]))
             raise IndexMismatch(
                 f"{self.data_dir} was indexed with {stored.describe()}, but this process uses "
                 f"{identity.describe()}; run `wiretrace reindex --data {self.data_dir}` or use those parameters"
@@ -423,17 +411,18 @@ class SqliteStorage:
         return self._connection
 
     def _load_buckets(self) -> None:
-        rows = self._db().execute("SELECT seq, article_id, document_keys, passage_keys FROM articles")
+        rows = self._db().execute("SELECT seq, article_id, keys FROM articles")
         while batch := rows.fetchmany(1024):
             self._index(batch)
 
-    def _index(self, rows: list[tuple[int, str, bytes, bytes]]) -> None:
-        """Add stored articles (seq, id, document keys, passage keys) to the in-memory LSH buckets."""
-        for seq, article_id, _, _ in rows:
+    def _index(self, rows: list[tuple[int, str, bytes]]) -> None:
+        """Add stored articles (seq, id, bucket keys) to the in-memory LSH buckets."""
+        for seq, article_id, _ in rows:
             self._ids[seq] = article_id
         seqs = [row[0] for row in rows]
-        self._documents.add_many(seqs, [np.frombuffer(row[2], dtype=np.uint64) for row in rows])
-        self._passages.add_many(seqs, [np.frombuffer(row[3], dtype=np.uint64) for row in rows])
+        keys = [decode_keys(row[2]) for row in rows]
+        self._documents.add_many(seqs, [document for document, _, _ in keys])
+        self._passages.add_many(seqs, [passages.ravel() for _, passages, _ in keys])
 
     @staticmethod
     def read_articles(data_dir: str | Path, batch_size: int = 1000) -> Iterator[Article]:
@@ -443,11 +432,13 @@ class SqliteStorage:
             raise FileNotFoundError(f"{path}: no wiretrace data here")
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
+            legacy = "text" in {row[1] for row in connection.execute("PRAGMA table_info(articles)")}
+            columns = _LEGACY_ARTICLE_COLUMNS if legacy else "seq, article"
             after = 0
             while rows := connection.execute(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch_size)
+                f"SELECT {columns} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch_size)
             ).fetchall():
-                yield from (_article(row) for row in rows)
+                yield from (_legacy_article(row) if legacy else decode_article(row[1], row[0]) for row in rows)
                 after = rows[-1][0]
         finally:
             connection.close()
@@ -469,7 +460,7 @@ class SqliteStorage:
         with self._lock:
             db = self._db()
             unindex: list[int] = []
-            inserted: list[tuple[int, str, bytes, bytes]] = []
+            inserted: list[tuple[int, str, bytes]] = []
             try:
                 self._write(db, changes, unindex, inserted)
             except sqlite3.Error as error:
@@ -489,7 +480,7 @@ class SqliteStorage:
         db: sqlite3.Connection,
         changes: ChangeSet,
         unindex: list[int],
-        inserted: list[tuple[int, str, bytes, bytes]],
+        inserted: list[tuple[int, str, bytes]],
     ) -> None:
         """``changes`` in one transaction; the seqs it deleted go to ``unindex``, the rows it added to
         ``inserted`` (for the in-memory index, updated only after the commit)."""
@@ -511,7 +502,7 @@ class SqliteStorage:
                 inserted.append(self._insert(db, record))
             db.executemany(
                 "INSERT OR REPLACE INTO edges (query_id, matched_id, evidence) VALUES (?, ?, ?)",
-                [(edge.query_id, edge.matched_id, json.dumps(match_to_dict(edge.evidence))) for edge in changes.edges],
+                [(edge.query_id, edge.matched_id, encode_match(edge.evidence)) for edge in changes.edges],
             )
             db.executemany(
                 f"INSERT OR REPLACE INTO memberships ({_MEMBERSHIP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -526,32 +517,12 @@ class SqliteStorage:
             self._rollback(db)
             raise
 
-    def _insert(self, db: sqlite3.Connection, record: ArticleRecord) -> tuple[int, str, bytes, bytes]:
+    def _insert(self, db: sqlite3.Connection, record: ArticleRecord) -> tuple[int, str, bytes]:
         article = record.article
-        document_keys = np.ascontiguousarray(record.document_keys, dtype=np.uint64).tobytes()
-        passage_keys = np.ascontiguousarray(record.passage_keys, dtype=np.uint64).tobytes()
+        stored = StoredRecord.of(record)
         cursor = db.execute(
-            "INSERT INTO articles (article_id, text, title, source, url, language, publish_time_us, "
-            "create_time_us, content_sha256, cluster_id, document_signature, document_keys, passage_keys, "
-            "passage_count, passage_fingerprints, features) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                article.article_id,
-                article.text,
-                article.title,
-                article.source,
-                article.url,
-                article.language,
-                to_micros(article.publish_time),
-                to_micros(article.create_time),
-                article.content_sha256,
-                article.cluster_id,
-                np.ascontiguousarray(record.document_signature, dtype=np.uint32).tobytes(),
-                document_keys,
-                passage_keys,
-                int(record.passage_keys.shape[0]),
-                np.asarray(record.passage_fingerprints, dtype=np.uint64).tobytes(),
-                record.features,
-            ),
+            "INSERT INTO articles (article_id, passage_count, keys, article, features) VALUES (?, ?, ?, ?, ?)",
+            (article.article_id, int(record.passage_keys.shape[0]), stored.keys, stored.article, stored.features),
         )
         db.executemany(
             "INSERT OR IGNORE INTO fingerprints (fingerprint, article_id, source) VALUES (?, ?, ?)",
@@ -559,7 +530,7 @@ class SqliteStorage:
         )
         seq = cursor.lastrowid
         assert seq is not None
-        return seq, article.article_id, document_keys, passage_keys
+        return seq, article.article_id, stored.keys
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -575,38 +546,25 @@ class SqliteStorage:
 
     def get_articles(self, article_ids: Iterable[str]) -> dict[str, Article]:
         rows = self._select(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE article_id IN ({{placeholders}})", article_ids
+            "SELECT seq, article_id, article FROM articles WHERE article_id IN ({placeholders})", article_ids
         )
-        return {row[1]: _article(row) for row in rows}
+        return {row[1]: decode_article(row[2], row[0]) for row in rows}
 
     def get_records(self, article_ids: Iterable[str]) -> dict[str, ArticleRecord]:
         rows = self._select(
-            f"SELECT {_RECORD_COLUMNS} FROM articles WHERE article_id IN ({{placeholders}})", article_ids
+            "SELECT seq, article_id, keys, article, features FROM articles WHERE article_id IN ({placeholders})",
+            article_ids,
         )
-        records = {}
-        for row in rows:
-            passage_count = row[14]
-            passage_keys = np.frombuffer(row[13], dtype=np.uint64)
-            records[row[1]] = ArticleRecord(
-                article=_article(row),
-                document_signature=np.frombuffer(row[11], dtype=np.uint32),
-                document_keys=np.frombuffer(row[12], dtype=np.uint64),
-                passage_keys=passage_keys.reshape(passage_count, -1) if passage_count else passage_keys.reshape(0, 0),
-                passage_fingerprints=tuple(np.frombuffer(row[15], dtype=np.uint64).tolist()),
-                features=bytes(row[16]),
-            )
-        return records
+        return {row[1]: StoredRecord(row[2], row[3], row[4]).decode(row[0]) for row in rows}
 
     def list_articles(self, after_seq: int, limit: int) -> list[Article]:
         with self._lock:
             rows = (
                 self._db()
-                .execute(
-                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
-                )
+                .execute("SELECT seq, article FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
                 .fetchall()
             )
-        return [_article(row) for row in rows]
+        return [decode_article(article, seq) for seq, article in rows]
 
     def iter_articles(self, batch_size: int = 1000) -> Iterator[Article]:
         after = 0
@@ -654,7 +612,7 @@ class SqliteStorage:
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
         ids = list(dict.fromkeys(article_ids))
-        rows: dict[tuple[str, str], str] = {}
+        rows: dict[tuple[str, str], bytes] = {}
         with self._lock:
             db = self._db()
             for chunk in _chunks(ids):
@@ -666,14 +624,13 @@ class SqliteStorage:
                     ):
                         rows[(query_id, matched_id)] = evidence
         return [
-            MatchEdge(query_id, matched_id, match_from_dict(json.loads(evidence)))
-            for (query_id, matched_id), evidence in rows.items()
+            MatchEdge(query_id, matched_id, decode_match(evidence)) for (query_id, matched_id), evidence in rows.items()
         ]
 
     def matches_of(self, article_id: str) -> list[MatchEdge]:
         with self._lock:
             rows = self._db().execute("SELECT matched_id, evidence FROM edges WHERE query_id = ?", (article_id,))
-            return [MatchEdge(article_id, matched, match_from_dict(json.loads(evidence))) for matched, evidence in rows]
+            return [MatchEdge(article_id, matched, decode_match(evidence)) for matched, evidence in rows]
 
     def memberships_of(self, article_ids: Iterable[str]) -> list[Membership]:
         rows = self._select(
