@@ -117,7 +117,7 @@ def test_metrics_logs_and_graceful_shutdown(tmp_path: Path, token_file: Path) ->
     def slow_requests() -> Iterator[pb.IngestArticlesRequest]:
         for number, draft in enumerate(drafts):
             if number == 3:
-                release.wait(10)  # SIGTERM arrives while this stream is in flight
+                release.wait(60)  # SIGTERM arrives while this stream is in flight
             yield pb.IngestArticlesRequest(
                 article=pb.CreateArticleRequest(article_id=draft.article_id, article=pb.Article(text=draft.text))
             )
@@ -127,7 +127,8 @@ def test_metrics_logs_and_graceful_shutdown(tmp_path: Path, token_file: Path) ->
         call = stub.IngestArticles(slow_requests(), metadata=metadata)
         reader = threading.Thread(target=lambda: responses.extend(call))
         reader.start()
-        deadline = time.monotonic() + 10
+        # Generous: the first ingests load the sentence encoder, slow on a loaded machine.
+        deadline = time.monotonic() + 60
         while len(responses) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
