@@ -24,8 +24,12 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _outlet(name: str) -> str:
+    return name.strip().casefold()
+
+
 def _outlets(names: Iterable[str]) -> frozenset[str]:
-    return frozenset(name.strip().casefold() for name in names if name.strip())
+    return frozenset(_outlet(name) for name in names if name.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +67,11 @@ class MatchFilter:
         earliest, latest = self.since, self.until
         window = timedelta(days=self.window_days)
         own = _aware(own_time)
-        own_outlet = own_source.strip().casefold()
+        own_outlet = _outlet(own_source)
 
         def admits(article: Article) -> bool:
             appeared = _aware(article.lineage_time)
-            outlet = article.source.strip().casefold()
+            outlet = _outlet(article.source)
             return (
                 (earliest is None or appeared >= earliest)
                 and (latest is None or appeared < latest)

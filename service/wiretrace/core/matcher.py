@@ -42,10 +42,24 @@ _CHUNK = 16
 _FILTERED_CANDIDATES = 4
 
 
-def _admitted(view: Overlay, ids: list[str], admits: Admits | None) -> list[str]:
+class _RecordReads:
+    """The candidates' records one query reads, each from the store once (a filter reads them
+    before verification does)."""
+
+    def __init__(self, view: Overlay) -> None:
+        self.view = view
+        self._read: dict[str, ArticleRecord] = {}
+
+    def of(self, ids: Iterable[str]) -> dict[str, ArticleRecord]:
+        wanted = list(ids)
+        self._read.update(self.view.records(i for i in wanted if i not in self._read))
+        return {i: self._read[i] for i in wanted if i in self._read}
+
+
+def _admitted(reads: _RecordReads, ids: list[str], admits: Admits | None) -> list[str]:
     if admits is None or not ids:
         return ids
-    records = view.records(ids)
+    records = reads.of(ids)
     return [i for i in ids if i in records and admits(records[i].article)]
 
 
@@ -100,14 +114,15 @@ class Matcher:
         ranked = [
             i for i in view.candidates(analysis.document_keys, analysis.passage_query_keys, limit) if i not in exclude
         ]
-        ranked = _admitted(view, ranked, admits)[: self.settings.max_candidates]
+        reads = _RecordReads(view)
+        ranked = _admitted(reads, ranked, admits)[: self.settings.max_candidates]
         if not ranked:
             return [], {}
         boilerplate: set[int] | None = None
         if self.settings.semantic:
             # Sentences also align by meaning, against the best counterpart among all candidates:
             # every candidate is verified at once.
-            records = view.records(ranked)
+            records = reads.of(ranked)
             boilerplate = self._boilerplate(view, analysis, source)
             candidates = {i: self._features_of(r) for i, r in records.items()}
             best_cosine = _best_cosine(analysis.features, candidates.values())
@@ -121,7 +136,7 @@ class Matcher:
             for start in range(0, len(ranked), _CHUNK):
                 chunk = ranked[start : start + _CHUNK]
                 boilerplate = self._verify_chunk(
-                    view, analysis, source, chunk, boilerplate, matches, records, budget, by_meaning_only
+                    reads, analysis, source, chunk, boilerplate, matches, records, budget, by_meaning_only
                 )
                 near = sum(m.kind is MatchKind.NEAR_DUPLICATE for m in matches)
                 if near >= self.settings.max_near_duplicates:
@@ -129,22 +144,21 @@ class Matcher:
             if near < self.settings.max_near_duplicates:
                 # Candidates that only meaning can align, those with the closest undecided pair first.
                 by_meaning_only.sort(key=lambda d: (-d.closeness, d.rank))
-                for deferred in by_meaning_only[: self.settings.max_meaning_only_candidates]:
-                    self._verify_into(analysis, deferred.article_id, deferred.record, boilerplate, matches, records)
-                sources = _admitted(view, self._sources_of_passages(view, matches, exclude | set(ranked)), admits)
+                closest = by_meaning_only[: self.settings.max_meaning_only_candidates]
+                self._verify_deferred(analysis, closest, boilerplate, matches, records)
+                sources = _admitted(reads, self._sources_of_passages(view, matches, exclude | set(ranked)), admits)
                 if sources:
                     # The sources of what the query shares: each weighed by meaning (at most _CHUNK).
                     budget = _MeaningBudget(len(sources))
                     also: list[_Deferred] = []
-                    self._verify_chunk(view, analysis, source, sources, boilerplate, matches, records, budget, also)
-                    for deferred in also:
-                        self._verify_into(analysis, deferred.article_id, deferred.record, boilerplate, matches, records)
+                    self._verify_chunk(reads, analysis, source, sources, boilerplate, matches, records, budget, also)
+                    self._verify_deferred(analysis, also, boilerplate, matches, records)
         matches.sort(key=lambda m: (-m.score, m.article_id))
         return matches, {m.article_id: records[m.article_id] for m in matches}
 
     def _verify_chunk(
         self,
-        view: Overlay,
+        reads: _RecordReads,
         analysis: Analysis,
         source: str,
         chunk: list[str],
@@ -157,10 +171,10 @@ class Matcher:
         """Screen ``chunk`` and verify, in order, the candidates words may align, adding to
         ``matches`` and ``records``; those only meaning may align go to ``by_meaning_only``.
         Returns the query's boilerplate, read at the first plausible candidate."""
-        chunk_records = view.records(chunk)
+        chunk_records = reads.of(chunk)
         by_words, closeness = self._screen(analysis, chunk_records)
         if (by_words or closeness) and boilerplate is None:
-            boilerplate = self._boilerplate(view, analysis, source)
+            boilerplate = self._boilerplate(reads.view, analysis, source)
         for article_id in chunk:
             if article_id in by_words:
                 by_meaning = budget.take()
@@ -171,6 +185,17 @@ class Matcher:
                     _Deferred(closeness[article_id], len(by_meaning_only), article_id, chunk_records[article_id])
                 )
         return boilerplate
+
+    def _verify_deferred(
+        self,
+        analysis: Analysis,
+        deferred: list[_Deferred],
+        boilerplate: set[int] | None,
+        matches: list[Match],
+        records: dict[str, ArticleRecord],
+    ) -> None:
+        for candidate in deferred:
+            self._verify_into(analysis, candidate.article_id, candidate.record, boilerplate, matches, records)
 
     def _verify_into(
         self,

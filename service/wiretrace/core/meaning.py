@@ -68,8 +68,8 @@ class SentenceMeanings:
 
     def known(self, indices: Sequence[int]) -> list[int]:
         """Those of ``indices`` whose embeddings are at hand (cached): free to compare."""
-        found = _CACHE.get([self._passages[i].fingerprint for i in indices])
-        return [i for i, vector in zip(indices, found, strict=True) if vector is not None]
+        found, _ = self._lookup(indices)
+        return [i for i, (_, vector) in zip(indices, found, strict=True) if vector is not None]
 
     def missing(self, indices: Sequence[int]) -> dict[int, str]:
         """The sentences at ``indices`` not encoded yet, by fingerprint."""
