@@ -71,6 +71,13 @@ CREATE TABLE IF NOT EXISTS fingerprints (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fingerprints_by_source ON fingerprints (fingerprint, source);
 CREATE INDEX IF NOT EXISTS fingerprints_by_article ON fingerprints (article_id);
+-- Per passage wording, the stories (Article.story_key) whose articles carry it and how many do.
+CREATE TABLE IF NOT EXISTS fingerprint_stories (
+    fingerprint INTEGER NOT NULL,
+    story TEXT NOT NULL,
+    carriers INTEGER NOT NULL,
+    PRIMARY KEY (fingerprint, story)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS edges (
     query_id TEXT NOT NULL,
     matched_id TEXT NOT NULL,
@@ -487,12 +494,15 @@ class SqliteStorage:
         db.execute("BEGIN IMMEDIATE")
         try:
             for article_id in changes.deletes:
-                row = db.execute("SELECT seq FROM articles WHERE article_id = ?", (article_id,)).fetchone()
+                row = db.execute(
+                    "SELECT seq, keys, article FROM articles WHERE article_id = ?", (article_id,)
+                ).fetchone()
                 if row is None:
                     continue
                 unindex.append(row[0])
                 db.execute("DELETE FROM articles WHERE seq = ?", (row[0],))
                 db.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
+                self._uncount_stories(db, decode_article(row[2], row[0]).story_key, decode_keys(row[1])[2].tolist())
                 db.execute("DELETE FROM edges WHERE query_id = ? OR matched_id = ?", (article_id, article_id))
             db.executemany(
                 "DELETE FROM memberships WHERE cluster_id = ? AND article_id = ?", changes.removed_memberships
@@ -524,13 +534,28 @@ class SqliteStorage:
             "INSERT INTO articles (article_id, passage_count, keys, article, features) VALUES (?, ?, ?, ?, ?)",
             (article.article_id, int(record.passage_keys.shape[0]), stored.keys, stored.article, stored.features),
         )
+        fingerprints = [_signed(fp) for fp in set(record.passage_fingerprints)]
         db.executemany(
             "INSERT OR IGNORE INTO fingerprints (fingerprint, article_id, source) VALUES (?, ?, ?)",
-            [(_signed(fp), article.article_id, article.source) for fp in set(record.passage_fingerprints)],
+            [(fp, article.article_id, article.source) for fp in fingerprints],
+        )
+        db.executemany(
+            "INSERT INTO fingerprint_stories (fingerprint, story, carriers) VALUES (?, ?, 1) "
+            "ON CONFLICT (fingerprint, story) DO UPDATE SET carriers = carriers + 1",
+            [(fp, article.story_key) for fp in fingerprints],
         )
         seq = cursor.lastrowid
         assert seq is not None
         return seq, article.article_id, stored.keys
+
+    @staticmethod
+    def _uncount_stories(db: sqlite3.Connection, story: str, fingerprints: list[int]) -> None:
+        """A deleted article's story carries its passages once less (not at all after its last copy)."""
+        pairs = [(_signed(fp), story) for fp in set(fingerprints)]
+        db.executemany(
+            "UPDATE fingerprint_stories SET carriers = carriers - 1 WHERE fingerprint = ? AND story = ?", pairs
+        )
+        db.executemany("DELETE FROM fingerprint_stories WHERE fingerprint = ? AND story = ? AND carriers <= 0", pairs)
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -592,23 +617,30 @@ class SqliteStorage:
                 or np.isin(row[0], self._passages.hits(passage_keys)[0])
             )
 
-    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
-        # One bounded index range a fingerprint: a sentence of a story syndicated thousands of
-        # times costs ``cap`` rows, not thousands.
-        counts: dict[int, int] = {}
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str) -> dict[int, int]:
+        # One bounded index range a fingerprint: a sentence an outlet repeats in thousands of
+        # articles costs ``cap`` rows, not thousands.
+        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprints WHERE fingerprint = ? AND source = ? LIMIT ?)"
         with self._lock:
             db = self._db()
-            for fingerprint in set(fingerprints):
-                if source is None:
-                    sql = "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprints WHERE fingerprint = ? LIMIT ?)"
-                    row = db.execute(sql, (_signed(fingerprint), cap)).fetchone()
-                else:
-                    sql = (
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprints WHERE fingerprint = ? AND source = ? LIMIT ?)"
-                    )
-                    row = db.execute(sql, (_signed(fingerprint), source, cap)).fetchone()
-                counts[fingerprint] = int(row[0])
-        return counts
+            return {fp: int(db.execute(sql, (_signed(fp), source, cap)).fetchone()[0]) for fp in set(fingerprints)}
+
+    def story_counts(self, fingerprints: Iterable[int], cap: int) -> dict[int, int]:
+        # One bounded index range a fingerprint, of one row a story (a negative LIMIT is none).
+        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprint_stories WHERE fingerprint = ? LIMIT ?)"
+        with self._lock:
+            db = self._db()
+            return {fp: int(db.execute(sql, (_signed(fp), cap)).fetchone()[0]) for fp in set(fingerprints)}
+
+    def story_carriers(self, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        sql = "SELECT carriers FROM fingerprint_stories WHERE fingerprint = ? AND story = ?"
+        found: dict[tuple[int, str], int] = {}
+        with self._lock:
+            db = self._db()
+            for fp, story in pairs:
+                row = db.execute(sql, (_signed(fp), story)).fetchone()
+                found[(fp, story)] = int(row[0]) if row else 0
+        return found
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
         ids = list(dict.fromkeys(article_ids))
