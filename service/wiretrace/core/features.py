@@ -94,6 +94,16 @@ class PassageFeatures:
 
 
 @dataclass(frozen=True, slots=True)
+class SentenceOrder:
+    """A text's sentences (passages, then fragments) with their order in the text: ``order``
+    lists sentence numbers by position, ``position`` gives each number's place."""
+
+    sentences: tuple[PassageFeatures, ...]
+    order: tuple[int, ...]
+    position: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TextFeatures:
     """Everything matching needs from one text."""
 
@@ -111,8 +121,10 @@ class TextFeatures:
     # Sentences with some content words but too few to be passages ("Police are working
     # hard."): never indexed, but a passage extends over them (whole statements).
     fragments: tuple[PassageFeatures, ...] = ()
-    # :meth:`distinct`, computed on first use (not copied by ``dataclasses.replace``).
+    # :meth:`distinct` and :meth:`sentence_order`, computed on first use (not copied by
+    # ``dataclasses.replace``): a stored copy is aligned with every later copy of its story.
     _distinct: DistinctSets | None = field(default=None, init=False, repr=False, compare=False)
+    _order: SentenceOrder | None = field(default=None, init=False, repr=False, compare=False)
 
     def sentence_sets(self) -> SentenceSets:
         sizes = np.bincount(self.flat_owners, minlength=len(self.passages)).astype(np.int64)
@@ -137,6 +149,19 @@ class TextFeatures:
     def sentences(self) -> tuple[PassageFeatures, ...]:
         """Passages, then fragments: the numbering :class:`Meanings` and alignment use."""
         return self.passages + self.fragments
+
+    def sentence_order(self) -> SentenceOrder:
+        """:attr:`sentences` in text order, computed once."""
+        if self._order is None:
+            sentences = self.sentences
+            order = tuple(sorted(range(len(sentences)), key=lambda i: sentences[i].span.start))
+            position = [0] * len(sentences)
+            for at, sentence in enumerate(order):
+                position[sentence] = at
+            computed = SentenceOrder(sentences, order, tuple(position))
+            object.__setattr__(self, "_order", computed)
+            return computed
+        return self._order
 
     @classmethod
     def build(
