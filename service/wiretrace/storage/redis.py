@@ -1,9 +1,9 @@
 """Redis storage: the whole service state in Redis, shared by stateless service replicas.
 
 Key layout (``P`` is the prefix, default ``wiretrace``); keys are spread over hash
-slots, and only bucket and passage-wording keys of one shard (same hash tag, same slot) are
-touched by one command or script call, so the same code runs on a single node and on Redis Cluster
-(``wiretrace.storage.redis_shards``):
+slots; bucket and passage-wording keys are grouped in hash-tagged shards, and a script call
+touches the keys of one shard (one slot) or, on Redis Cluster, of the shards one node serves
+(``wiretrace.storage.redis_shards``), so the same code runs on a single node and on a cluster:
 
 ======================================  ==========  ========================================================
 ``P:meta``                              hash        ``identity``, ``parameters`` (JSON)
@@ -77,7 +77,16 @@ from wiretrace.core.record_codec import (
     encode_membership,
 )
 from wiretrace.redaction import masked_url
-from wiretrace.storage.redis_shards import BUCKET_SCRIPT, COUNT_SCRIPT, SHARDS, STORY_SCRIPT, Part, Shards
+from wiretrace.storage.redis_shards import (
+    BUCKET_SCRIPT,
+    COUNT_SCRIPT,
+    SHARDS,
+    STORY_SCRIPT,
+    Part,
+    Script,
+    Shards,
+    joined_by_position,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -249,24 +258,24 @@ class RedisStorage:
             groups.setdefault(value % SHARDS, []).append(format(value, "x"))
         return groups
 
-    def _bucket_names(self, kind: str, keys: npt.NDArray[np.uint64]) -> list[str]:
-        return [
-            self._shards.prefix_of(kind, shard) + key
+    def _shard_names(self, kind: str, keys: npt.NDArray[np.uint64]) -> dict[int, str]:
+        """The buckets' names, space-separated, per shard."""
+        return {
+            shard: " ".join(self._shards.prefix_of(kind, shard) + key for key in hex_keys)
             for shard, hex_keys in self._by_shard(keys.ravel().tolist()).items()
-            for key in hex_keys
-        ]
+        }
 
     def _fingerprint_story_key(self, fingerprint: int, part: str) -> str:
         """``P:f:{P:s<n>}:a:<fp>`` (part "a": articles -> story) or ``...:s:<fp>`` ("s": story -> carriers)."""
         return f"{self._shards.prefix_of('f', fingerprint % SHARDS)}{part}:{format(fingerprint, 'x')}"
 
     def _write_sharded(
-        self, client: Any, script: str, command: str, entries: Sequence[tuple[str, str, Iterable[int]]]
+        self, client: Any, script: Script, command: str, entries: Sequence[tuple[str, str, Iterable[int]]]
     ) -> None:
         """Run a write script over (head, kind, values) entries: every shard's values get one
         compact text of "head\nvalue value ...\n" lines, so a batch of articles costs a few
-        thousand arguments, not a million; one script call per (kind, shard), pipelined (on a
-        cluster, one round trip per node)."""
+        thousand arguments, not a million; on one node one script call per (kind, shard),
+        pipelined, on a cluster one call per node."""
         payloads: dict[tuple[str, int], list[str]] = {}
         for head, kind, values in entries:
             for shard, hex_values in self._by_shard(values).items():
@@ -570,23 +579,19 @@ class RedisStorage:
     def candidates(
         self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
     ) -> list[str]:
-        """Counted by a script: on one node in one call, on a cluster per shard (pipelined: one
-        round trip per node) and summed here; ties broken by ingest sequence (``P:order``)."""
+        """Counted by a script: on one node in one call, on a cluster in one call per node
+        (pipelined: one round trip) and summed here; ties broken by ingest sequence (``P:order``)."""
         if limit <= 0:
             return []
-        parts: list[Part] = [
-            (shard, [self._shards.prefix_of(kind, shard), " ".join(hex_keys), str(read)])
-            for kind, keys, read in (
-                ("bd", document_keys, DOCUMENT_BUCKET_READ),
-                ("bp", passage_keys, PASSAGE_BUCKET_READ),
-            )
-            for shard, hex_keys in self._by_shard(keys.ravel().tolist()).items()
-        ]
+        # A part names one shard's document buckets, or its passage buckets (documents first).
+        parts: list[Part] = [(shard, [names, ""]) for shard, names in self._shard_names("bd", document_keys).items()]
+        parts += [(shard, ["", names]) for shard, names in self._shard_names("bp", passage_keys).items()]
         if not parts:
             return []
         client = self._redis()
         counts: Counter[str] = Counter()
-        for found in self._shards.run(client, COUNT_SCRIPT, [str(limit)], parts, together=True):
+        head = [str(limit), str(DOCUMENT_BUCKET_READ), str(PASSAGE_BUCKET_READ)]
+        for found in self._shards.run(client, COUNT_SCRIPT, head, parts, together=True, join=joined_by_position):
             for position in range(0, len(found), 2):
                 counts[_text(found[position])] += int(found[position + 1])
         ranked = counts.most_common()
@@ -613,7 +618,12 @@ class RedisStorage:
     def buckets_hold(
         self, article_id: str, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
     ) -> bool:
-        names = self._bucket_names("bd", document_keys) + self._bucket_names("bp", passage_keys)
+        names = [
+            self._shards.prefix_of(kind, shard) + key
+            for kind, keys in (("bd", document_keys), ("bp", passage_keys))
+            for shard, hex_keys in self._by_shard(keys.ravel().tolist()).items()
+            for key in hex_keys
+        ]
         if not names:
             return False
         pipe = self._redis().pipeline(transaction=False)
