@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from wiretrace.core import semantic
 from wiretrace.core.features import TextFeatures, decode_features, encode_features, extract
+from wiretrace.core.gist import gist_of
 from wiretrace.core.lsh import bucket_keys
 from wiretrace.core.meaning import SentenceMeanings
 from wiretrace.core.passage_keys import stored_and_query_keys
@@ -100,6 +101,8 @@ def analyse_text(text: str, settings: IndexSettings) -> Analysis:
     then (semantic layer) the bands of its embedding's top-dimension set, in a separate key family.
     """
     features = text_features(text, settings)
+    if settings.cross_language:
+        features = replace(features, gist=gist_of(features))
     hasher = _hasher(settings.num_perm, settings.seed)
     document_signature = hasher.signature(features.shingles)
     if settings.passage_index == "minhash":

@@ -22,6 +22,7 @@ from wiretrace.core.model import Match, MatchKind
 from wiretrace.core.ports import ArticleRecord
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.staging import Overlay
+from wiretrace.core.translation import verify_translation
 
 
 def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt.NDArray[np.float32] | None:
@@ -99,6 +100,7 @@ class Matcher:
         exclude: set[str],
         source: str = "",
         admits: Admits | None = None,
+        language: str = "",
     ) -> tuple[list[Match], dict[str, ArticleRecord]]:
         """Verified matches, best first, and the records of the matched articles.
 
@@ -106,7 +108,8 @@ class Matcher:
         chunk at a time, until ``max_near_duplicates`` near-duplicates are found: a copy of a
         story with thousands of stored copies verifies a handful of them, as the second copy did.
         Only candidates ``admits`` accepts (a :class:`~wiretrace.core.filters.MatchFilter`) are
-        verified, so the ones it drops take no place among them.
+        verified, so the ones it drops take no place among them. Articles of other languages
+        than ``language`` come from their gists (:meth:`_translations`).
         """
         limit = self.settings.max_candidates + len(exclude)
         if admits is not None:
@@ -116,6 +119,22 @@ class Matcher:
         ]
         reads = _RecordReads(view)
         ranked = _admitted(reads, ranked, admits)[: self.settings.max_candidates]
+        matches, records = self._lexical(view, reads, analysis, ranked, exclude, source, admits)
+        self._translations(view, reads, analysis, language, exclude, admits, matches, records)
+        matches.sort(key=lambda m: (-m.score, m.article_id))
+        return matches, {m.article_id: records[m.article_id] for m in matches}
+
+    def _lexical(
+        self,
+        view: Overlay,
+        reads: _RecordReads,
+        analysis: Analysis,
+        ranked: list[str],
+        exclude: set[str],
+        source: str,
+        admits: Admits | None,
+    ) -> tuple[list[Match], dict[str, ArticleRecord]]:
+        """The matches among the LSH candidates (and the sources of what they share)."""
         if not ranked:
             return [], {}
         boilerplate: set[int] | None = None
@@ -153,8 +172,41 @@ class Matcher:
                     also: list[_Deferred] = []
                     self._verify_chunk(reads, analysis, source, sources, boilerplate, matches, records, budget, also)
                     self._verify_deferred(analysis, also, boilerplate, matches, records)
-        matches.sort(key=lambda m: (-m.score, m.article_id))
-        return matches, {m.article_id: records[m.article_id] for m in matches}
+        return matches, records
+
+    def _translations(
+        self,
+        view: Overlay,
+        reads: _RecordReads,
+        analysis: Analysis,
+        language: str,
+        seen: set[str],
+        admits: Admits | None,
+        matches: list[Match],
+        records: dict[str, ArticleRecord],
+    ) -> None:
+        """Add the matches of the articles in other languages whose gists are nearest the query's:
+        translations share no words for the LSH index to find them by."""
+        gist = analysis.features.gist
+        if not self.settings.cross_language or gist is None or not language:
+            return
+        settings = self.settings
+        nearest = view.nearest_gists(gist, language, settings.cross_language_candidates, settings.gist_min_cosine)
+        matched = {m.article_id for m in matches}
+        found = reads.of(i for i in nearest if i not in seen and i not in matched)
+        for article_id in _admitted(reads, [i for i in nearest if i in found], admits):
+            record = found[article_id]
+            match = verify_translation(
+                article_id,
+                analysis.features,
+                analysis.document_signature,
+                self._features_of(record),
+                record.document_signature,
+                settings,
+            )
+            if match is not None:
+                matches.append(match)
+                records[article_id] = record
 
     def _verify_chunk(
         self,
