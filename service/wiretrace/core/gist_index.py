@@ -17,7 +17,7 @@ import numpy as np
 from wiretrace.core.features import decode_stored_gist
 from wiretrace.core.gist import Gist
 from wiretrace.core.ports import Storage
-from wiretrace.core.semantic import EMBEDDING_DIMENSIONS
+from wiretrace.core.semantic import EMBEDDING_DIMENSIONS, ENCODER_LANGUAGES
 
 # Articles read from the store per page while catching up.
 _PAGE = 1000
@@ -51,11 +51,11 @@ class GistIndex:
 
     def nearest(self, gist: Gist, language: str, limit: int, min_cosine: float) -> list[tuple[str, float]]:
         """Articles of other languages than ``language`` whose gists are closest, at
-        ``min_cosine`` or more, closest first."""
+        ``min_cosine`` or more, closest first (languages the encoder knows only)."""
         found: list[tuple[str, float]] = []
         with self._lock:
             for other, graph in self._graphs.items():
-                if other == language or not len(graph):
+                if other == language or other not in ENCODER_LANGUAGES or not len(graph):
                     continue
                 hits = graph.search(gist, min(limit, len(graph)))
                 for key, distance in zip(hits.keys.tolist(), hits.distances.tolist(), strict=True):

@@ -30,8 +30,17 @@ from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.features import TextFeatures, decode_features, encode_features
 from wiretrace.core.matching import verify
-from wiretrace.core.model import Article, ArticleDraft, ClusterKind, ClusterSummary, MatchEdge, Membership
+from wiretrace.core.model import (
+    Article,
+    ArticleDraft,
+    ClusterKind,
+    ClusterSummary,
+    MatchEdge,
+    Membership,
+    PassageKind,
+)
 from wiretrace.core.ports import ArticleRecord, ChangeSet
+from wiretrace.core.translation import verify_translation
 
 SNAPSHOT_FORMAT = "wiretrace-snapshot"
 SNAPSHOT_VERSION = 2
@@ -174,7 +183,7 @@ def _stale_evidence(engine: Wiretrace, edges: list[MatchEdge], batch_size: int =
                 for p in edge.evidence.passages
             )
             first, second = analyses[edge.query_id], analyses[edge.matched_id]
-            found = verify(
+            arguments = (
                 edge.matched_id,
                 first.features,
                 first.document_signature,
@@ -182,6 +191,11 @@ def _stale_evidence(engine: Wiretrace, edges: list[MatchEdge], batch_size: int =
                 second.document_signature,
                 engine.settings,
             )
+            if any(p.kind is PassageKind.TRANSLATED for p in edge.evidence.passages):
+                # Across languages, by meaning alone; whether a third text vouched for it is not kept.
+                found = verify_translation(*arguments, vouched=True)
+            else:
+                found = verify(*arguments)
             if not inside or found is None:
                 problems.append(
                     f"edge {edge.query_id} -> {edge.matched_id}: its evidence no longer holds for the stored texts"

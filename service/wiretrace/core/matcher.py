@@ -20,6 +20,7 @@ from wiretrace.core.filters import Admits
 from wiretrace.core.matching import screen, verify
 from wiretrace.core.model import Match, MatchKind
 from wiretrace.core.ports import ArticleRecord
+from wiretrace.core.semantic import ENCODER_LANGUAGES
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.staging import Overlay
 from wiretrace.core.translation import verify_translation
@@ -119,7 +120,7 @@ class Matcher:
         ]
         reads = _RecordReads(view)
         ranked = _admitted(reads, ranked, admits)[: self.settings.max_candidates]
-        matches, records = self._lexical(view, reads, analysis, ranked, exclude, source, admits)
+        matches, records = self._lexical(view, reads, analysis, ranked, exclude, source, admits, language)
         self._translations(view, reads, analysis, language, exclude, admits, matches, records)
         matches.sort(key=lambda m: (-m.score, m.article_id))
         return matches, {m.article_id: records[m.article_id] for m in matches}
@@ -133,6 +134,7 @@ class Matcher:
         exclude: set[str],
         source: str,
         admits: Admits | None,
+        language: str,
     ) -> tuple[list[Match], dict[str, ArticleRecord]]:
         """The matches among the LSH candidates (and the sources of what they share)."""
         if not ranked:
@@ -166,6 +168,7 @@ class Matcher:
                 closest = by_meaning_only[: self.settings.max_meaning_only_candidates]
                 self._verify_deferred(analysis, closest, boilerplate, matches, records)
                 sources = _admitted(reads, self._sources_of_passages(view, matches, exclude | set(ranked)), admits)
+                sources = self._translated_sources(reads, analysis, language, sources, matches, records)
                 if sources:
                     # The sources of what the query shares: each weighed by meaning (at most _CHUNK).
                     budget = _MeaningBudget(len(sources))
@@ -173,6 +176,43 @@ class Matcher:
                     self._verify_chunk(reads, analysis, source, sources, boilerplate, matches, records, budget, also)
                     self._verify_deferred(analysis, also, boilerplate, matches, records)
         return matches, records
+
+    def _translated_sources(
+        self,
+        reads: _RecordReads,
+        analysis: Analysis,
+        language: str,
+        sources: list[str],
+        matches: list[Match],
+        records: dict[str, ArticleRecord],
+    ) -> list[str]:
+        """Verify the sources of passages that are in another language than the query, by meaning
+        alone and vouched for by the story that led to them (a translated quote's original);
+        returns the others, to verify by words."""
+        if not self.settings.cross_language or language not in ENCODER_LANGUAGES:
+            return sources
+        found = reads.of(sources)
+        same = []
+        for article_id in sources:
+            record = found.get(article_id)
+            if record is None:
+                continue
+            if record.article.language == language or record.article.language not in ENCODER_LANGUAGES:
+                same.append(article_id)
+                continue
+            match = verify_translation(
+                article_id,
+                analysis.features,
+                analysis.document_signature,
+                self._features_of(record),
+                record.document_signature,
+                self.settings,
+                vouched=True,
+            )
+            if match is not None:
+                matches.append(match)
+                records[article_id] = record
+        return same
 
     def _translations(
         self,
@@ -188,7 +228,7 @@ class Matcher:
         """Add the matches of the articles in other languages whose gists are nearest the query's:
         translations share no words for the LSH index to find them by."""
         gist = analysis.features.gist
-        if not self.settings.cross_language or gist is None or not language:
+        if not self.settings.cross_language or gist is None or language not in ENCODER_LANGUAGES:
             return
         settings = self.settings
         nearest = view.nearest_gists(gist, language, settings.cross_language_candidates, settings.gist_min_cosine)

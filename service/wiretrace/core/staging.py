@@ -19,6 +19,7 @@ from wiretrace.core.gist import Gist
 from wiretrace.core.gist_index import GistIndex
 from wiretrace.core.model import Article, ClusterSummary, MatchEdge, Membership
 from wiretrace.core.ports import ArticleRecord, ChangeSet, Storage
+from wiretrace.core.semantic import ENCODER_LANGUAGES
 
 
 class _PendingBuckets:
@@ -129,7 +130,8 @@ class Overlay:
         found = [hit for hit in found if hit[0] not in self._deleted and hit[0] not in pending]
         for article_id, other, vector in self._gists:
             cosine = float(vector @ gist)
-            if other != language and cosine >= min_cosine and self._pending_numbers.get(article_id) is not None:
+            known = other in ENCODER_LANGUAGES and self._pending_numbers.get(article_id) is not None
+            if other != language and known and cosine >= min_cosine:
                 found.append((article_id, cosine))
         found.sort(key=lambda hit: -hit[1])
         return list(dict.fromkeys(article_id for article_id, _ in found))[:limit]

@@ -70,8 +70,14 @@ def verify_translation(
     matched: TextFeatures,
     matched_signature: Signature,
     settings: IndexSettings,
+    vouched: bool = False,
 ) -> Match | None:
-    """The match between two texts in different languages, if meaning aligns enough of them."""
+    """The match between two texts in different languages, if meaning aligns enough of them.
+
+    ``vouched``: the pair was reached through a third text that matches both (the query shares
+    a passage with a story stored as translated from ``matched``), so a single aligned pair
+    needs only the floor cosine, as pairs in a run do.
+    """
     if query.meanings is None or matched.meanings is None:
         return None
     query_order, matched_order = _opening(query), _opening(matched)
@@ -86,7 +92,8 @@ def verify_translation(
             runs[-1].append((row, column))
         else:
             runs.append([(row, column)])
-    kept = [run for run in runs if len(run) > 1 or cosine[run[0]] >= settings.translation_single_min_cosine]
+    single = settings.translation_min_cosine if vouched else settings.translation_single_min_cosine
+    kept = [run for run in runs if len(run) > 1 or cosine[run[0]] >= single]
     if not kept:
         return None
     passages = tuple(_passage(run, cosine, query, query_order, matched, matched_order) for run in kept)

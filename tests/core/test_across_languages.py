@@ -1,0 +1,90 @@
+"""Articles in other languages: a translation is found by its gist and verified by meaning alone,
+the original is its lineage root, and a translated quote leads back to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from wiretrace.core.engine import IngestRequest, Wiretrace
+from wiretrace.core.maintenance import check_consistency
+from wiretrace.core.model import ArticleDraft, MatchKind, PassageKind
+from wiretrace.core.settings import IndexSettings
+from wiretrace.storage.sqlite import SqliteStorage
+
+from seeds import seed_drafts
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "translation"
+JAPANESE = (FIXTURES / "ja.txt").read_text(encoding="utf-8")
+ENGLISH = (FIXTURES / "en.txt").read_text(encoding="utf-8")
+# A statement of the English translation, quoted in an unrelated English story.
+QUOTE = ENGLISH.splitlines()[3]
+
+
+def _engine(directory: Path, **settings: bool) -> Wiretrace:
+    return Wiretrace(SqliteStorage(directory), IndexSettings(**settings))
+
+
+def _translation_of(result_matches: tuple[object, ...] | list[object], article_id: str) -> object | None:
+    return next((m for m in result_matches if getattr(m, "article_id", None) == article_id), None)
+
+
+def test_a_translation_is_matched_to_its_original_which_is_its_root(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    for draft in seed_drafts():
+        engine.ingest(draft)
+    original = engine.ingest(ArticleDraft("ja", JAPANESE, source="Sankei Sports"))
+    assert original.article.language == "ja"
+    assert not original.matches, "the Japanese article matches none of the English seeds"
+    result = engine.ingest(ArticleDraft("en", ENGLISH, source="Yahoo News"))
+    assert result.article.language == "en"
+    match = _translation_of(result.matches, "ja")
+    assert match is not None and match.kind is MatchKind.NEAR_DUPLICATE
+    assert {p.kind for p in match.passages} == {PassageKind.TRANSLATED}
+    assert result.cluster.root_id == "ja"
+    # Nothing else in the index is taken for a translation of it.
+    assert [m.article_id for m in result.matches] == ["ja"]
+    assert check_consistency(engine) == []
+    engine.close()
+
+
+def test_a_translation_in_the_same_batch_and_after_a_restart(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    results = engine.ingest_batch(
+        [IngestRequest(ArticleDraft("ja", JAPANESE)), IngestRequest(ArticleDraft("en", ENGLISH))]
+    )
+    assert not isinstance(results[1], Exception)
+    assert [m.article_id for m in results[1].matches] == ["ja"]
+    engine.close()
+    reopened = _engine(tmp_path)  # the gists are read back from the store
+    assert [m.article_id for m in reopened.find_matches(text=ENGLISH).matches] == ["en", "ja"]
+    reopened.close()
+
+
+def test_a_translated_quote_leads_back_to_the_original(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    engine.ingest(ArticleDraft("ja", JAPANESE))
+    engine.ingest(ArticleDraft("en", ENGLISH))
+    host = next(d for d in seed_drafts() if d.article_id == "004").text
+    paragraphs = host.split("\n")
+    quoted = "\n".join([*paragraphs[:2], QUOTE, *paragraphs[2:]])
+    matches = engine.find_matches(text=quoted).matches
+    original = _translation_of(matches, "ja")
+    assert original is not None and original.kind is MatchKind.REUSED_PASSAGE
+    (passage,) = original.passages
+    assert passage.kind is PassageKind.TRANSLATED
+    assert quoted[passage.query_start : passage.query_end] == QUOTE
+    assert JAPANESE[passage.matched_start : passage.matched_end] == JAPANESE.splitlines()[3]
+    engine.close()
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_given_language_is_kept_and_cross_language_matching_can_be_turned_off(
+    tmp_path: Path, language: str
+) -> None:
+    engine = _engine(tmp_path, cross_language=False)
+    engine.ingest(ArticleDraft("ja", JAPANESE, language=language))
+    result = engine.ingest(ArticleDraft("en", ENGLISH))
+    assert engine.get("ja").language == language
+    assert not result.matches
+    engine.close()
