@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 # Enough text to tell the language, little enough to be cheap on a long article.
-_SAMPLE_CHARS = 2000
+_SAMPLE_CHARS = 600
 # Below this probability the language is left unknown (""): tables of figures, lists of names
 # and one-line notices look like some language to the model, often a small one. Measured on
 # Reuters-21578 and BBC (22,004 English articles), unguarded: 1,477 not "en" ("pcm" for
