@@ -154,7 +154,9 @@ class Article(_message.Message):
     """Outlet or feed the article came from."""
     url: _builtins.str
     language: _builtins.str
-    """BCP-47 language tag, e.g. "en"."""
+    """BCP-47 language tag, e.g. "en". When empty on create, the service detects it (ISO 639-1,
+    left empty when unsure): articles in other languages are matched by meaning.
+    """
     cluster: _builtins.str
     """Lineage cluster, `clusters/{cluster_id}`. Output only."""
     content_sha256: _builtins.str
