@@ -75,6 +75,10 @@ def test_a_translated_quote_leads_back_to_the_original(tmp_path: Path) -> None:
     assert passage.kind is PassageKind.TRANSLATED
     assert quoted[passage.query_start : passage.query_end] == QUOTE
     assert JAPANESE[passage.matched_start : passage.matched_end] == JAPANESE.splitlines()[3]
+    # Stored, the quote's evidence is an edge that `check` finds holding.
+    stored = engine.ingest(ArticleDraft("host", quoted))
+    assert "ja" in {m.article_id for m in stored.matches}
+    assert check_consistency(engine) == []
     engine.close()
 
 

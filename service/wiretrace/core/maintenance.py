@@ -40,6 +40,7 @@ from wiretrace.core.model import (
     PassageKind,
 )
 from wiretrace.core.ports import ArticleRecord, ChangeSet
+from wiretrace.core.through import ImpliedPassage, verify_through
 from wiretrace.core.translation import verify_translation
 
 SNAPSHOT_FORMAT = "wiretrace-snapshot"
@@ -191,11 +192,16 @@ def _stale_evidence(engine: Wiretrace, edges: list[MatchEdge], batch_size: int =
                 second.document_signature,
                 engine.settings,
             )
-            if any(p.kind is PassageKind.TRANSLATED for p in edge.evidence.passages):
-                # Across languages, by meaning alone; whether a third text vouched for it is not kept.
-                found = verify_translation(*arguments, vouched=True)
-            else:
-                found = verify(*arguments)
+            translated = any(p.kind is PassageKind.TRANSLATED for p in edge.evidence.passages)
+            found = verify_translation(*arguments) if translated else verify(*arguments)
+            if found is None:
+                # Found by meaning where a third text placed it (core/through.py): its passages
+                # must still align by meaning where they stand.
+                stored = [
+                    ImpliedPassage(p.query_start, p.query_end, p.matched_start, p.matched_end)
+                    for p in edge.evidence.passages
+                ]
+                found = verify_through(*arguments[:5], stored, engine.settings, translated)
             if not inside or found is None:
                 problems.append(
                     f"edge {edge.query_id} -> {edge.matched_id}: its evidence no longer holds for the stored texts"

@@ -21,8 +21,8 @@ from wiretrace.core.features import TextFeatures
 from wiretrace.core.meaning import encode_together
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
 from wiretrace.core.settings import IndexSettings
-from wiretrace.core.signatures import Signature, estimate_jaccard
-from wiretrace.core.translation import aligned_pairs
+from wiretrace.core.signatures import Signature
+from wiretrace.core.translation import aligned_pairs, meaning_match
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +84,5 @@ def verify_through(
     if not passages:
         return None
     ordered = tuple(sorted(passages.values(), key=lambda p: (p.query_start, p.matched_start)))
-    # Scored as any reused passage is: the share of both sides' sentences aligned.
     coverage = min(len(aligned) / max(len(query.sentences), 1), len(aligned) / max(len(source.sentences), 1))
-    return Match(
-        article_id=source_id,
-        kind=MatchKind.REUSED_PASSAGE,
-        score=round(coverage, 4),
-        estimated_jaccard=round(estimate_jaccard(query_signature, source_signature), 4),
-        jaccard=0.0,
-        query_containment=0.0,
-        matched_containment=0.0,
-        passages=ordered,
-    )
+    return meaning_match(source_id, MatchKind.REUSED_PASSAGE, coverage, query_signature, source_signature, ordered)

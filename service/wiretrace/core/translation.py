@@ -70,14 +70,8 @@ def verify_translation(
     matched: TextFeatures,
     matched_signature: Signature,
     settings: IndexSettings,
-    vouched: bool = False,
 ) -> Match | None:
-    """The match between two texts in different languages, if meaning aligns enough of them.
-
-    ``vouched``: the pair was reached through a third text that matches both (the query shares
-    a passage with a story stored as translated from ``matched``), so a single aligned pair
-    needs only the floor cosine, as pairs in a run do.
-    """
+    """The match between two texts in different languages, if meaning aligns enough of them."""
     if query.meanings is None or matched.meanings is None:
         return None
     query_order, matched_order = _opening(query), _opening(matched)
@@ -92,14 +86,26 @@ def verify_translation(
             runs[-1].append((row, column))
         else:
             runs.append([(row, column)])
-    single = settings.translation_min_cosine if vouched else settings.translation_single_min_cosine
-    kept = [run for run in runs if len(run) > 1 or cosine[run[0]] >= single]
+    kept = [run for run in runs if len(run) > 1 or cosine[run[0]] >= settings.translation_single_min_cosine]
     if not kept:
         return None
     passages = tuple(_passage(run, cosine, query, query_order, matched, matched_order) for run in kept)
     aligned = sum(len(run) for run in kept)
     coverage = min(aligned / len(query_order), aligned / len(matched_order))
     kind = MatchKind.NEAR_DUPLICATE if coverage >= settings.near_duplicate_coverage else MatchKind.REUSED_PASSAGE
+    return meaning_match(matched_id, kind, coverage, query_signature, matched_signature, passages)
+
+
+def meaning_match(
+    matched_id: str,
+    kind: MatchKind,
+    coverage: float,
+    query_signature: Signature,
+    matched_signature: Signature,
+    passages: tuple[SharedPassage, ...],
+) -> Match:
+    """A match found by meaning alone: scored by the share of both sides' sentences aligned, as
+    any match is; no shingles shared to speak of."""
     return Match(
         article_id=matched_id,
         kind=kind,
