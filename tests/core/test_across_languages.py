@@ -3,13 +3,17 @@ the original is its lineage root, and a translated quote leads back to it."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.maintenance import check_consistency
 from wiretrace.core.model import ArticleDraft, MatchKind, PassageKind
+from wiretrace.core.ports import Storage
 from wiretrace.core.settings import IndexSettings
+from wiretrace.storage.redis import RedisStorage
 from wiretrace.storage.sqlite import SqliteStorage
 
 from seeds import seed_drafts
@@ -25,12 +29,25 @@ def _engine(directory: Path, **settings: bool) -> Wiretrace:
     return Wiretrace(SqliteStorage(directory), IndexSettings(**settings))
 
 
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Storage]:
+    """A new adapter over one and the same store at each call (a restart, or a second replica)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    if request.param == "sqlite":
+        return lambda: SqliteStorage(tmp_path)
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        return lambda: RedisStorage(url, prefix=prefix)
+    cluster_url = request.getfixturevalue("redis_cluster_url")
+    return lambda: RedisStorage(cluster_url, cluster=True, prefix=prefix)
+
+
 def _translation_of(result_matches: tuple[object, ...] | list[object], article_id: str) -> object | None:
     return next((m for m in result_matches if getattr(m, "article_id", None) == article_id), None)
 
 
-def test_a_translation_is_matched_to_its_original_which_is_its_root(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_a_translation_is_matched_to_its_original_which_is_its_root(stores: Callable[[], Storage]) -> None:
+    engine = Wiretrace(stores(), IndexSettings())
     for draft in seed_drafts():
         engine.ingest(draft)
     original = engine.ingest(ArticleDraft("ja", JAPANESE, source="Sankei Sports"))
@@ -48,17 +65,27 @@ def test_a_translation_is_matched_to_its_original_which_is_its_root(tmp_path: Pa
     engine.close()
 
 
-def test_a_translation_in_the_same_batch_and_after_a_restart(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_a_translation_in_the_same_batch_and_after_a_restart(stores: Callable[[], Storage]) -> None:
+    engine = Wiretrace(stores(), IndexSettings())
     results = engine.ingest_batch(
         [IngestRequest(ArticleDraft("ja", JAPANESE)), IngestRequest(ArticleDraft("en", ENGLISH))]
     )
     assert not isinstance(results[1], Exception)
     assert [m.article_id for m in results[1].matches] == ["ja"]
     engine.close()
-    reopened = _engine(tmp_path)  # the gists are read back from the store
+    reopened = Wiretrace(stores(), IndexSettings())  # the gists are read back from the store
     assert [m.article_id for m in reopened.find_matches(text=ENGLISH).matches] == ["en", "ja"]
     reopened.close()
+
+
+def test_replicas_of_one_redis_store_find_each_others_originals(redis_url: str) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    first, second = (Wiretrace(RedisStorage(redis_url, prefix=prefix), IndexSettings()) for _ in range(2))
+    second.find_matches(text="An English text, before the original exists.")  # its gists are caught up once
+    first.ingest(ArticleDraft("ja", JAPANESE))
+    assert [m.article_id for m in second.ingest(ArticleDraft("en", ENGLISH)).matches] == ["ja"]
+    first.close()
+    second.close()
 
 
 def test_a_translated_quote_leads_back_to_the_original(tmp_path: Path) -> None:
