@@ -13,7 +13,11 @@ ARTICLES = "articles/"
 CLUSTERS = "clusters/"
 
 _MATCH_KINDS = {pb.MATCH_KIND_NEAR_DUPLICATE: "near_duplicate", pb.MATCH_KIND_REUSED_PASSAGE: "reused_passage"}
-_PASSAGE_KINDS = {pb.PASSAGE_KIND_VERBATIM: "verbatim", pb.PASSAGE_KIND_VARIANT: "variant"}
+_PASSAGE_KINDS = {
+    pb.PASSAGE_KIND_VERBATIM: "verbatim",
+    pb.PASSAGE_KIND_VARIANT: "variant",
+    pb.PASSAGE_KIND_TRANSLATED: "translated",
+}
 _OUTCOMES = {
     pb.INGEST_OUTCOME_CREATED: "created",
     pb.INGEST_OUTCOME_UNCHANGED: "unchanged",

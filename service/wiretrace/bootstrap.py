@@ -10,7 +10,7 @@ from typing import Any
 
 from wiretrace.config import StorageSettings
 from wiretrace.core.engine import Wiretrace
-from wiretrace.core.errors import IndexMismatch, StoreNotFound, TooManyNamespaces
+from wiretrace.core.errors import IndexMismatch, NamespaceNotFound, StoreNotFound, TooManyNamespaces
 from wiretrace.core.identity import INDEX_PARAMETERS
 from wiretrace.core.namespace import DEFAULT_NAMESPACE, validate_namespace
 from wiretrace.core.ports import Storage
@@ -89,23 +89,27 @@ class NamespaceEngines:
         self._open: dict[str, Wiretrace] = {DEFAULT_NAMESPACE: default}
         self._lock = threading.Lock()
 
-    def engine(self, namespace: str) -> Wiretrace:
+    def engine(self, namespace: str, *, create: bool = False) -> Wiretrace:
+        """The namespace's engine; a namespace with no store yet is created only by a call that
+        writes (``create``), a read of it is NamespaceNotFound."""
         found = self._open.get(namespace)
         if found is not None:
             return found
         with self._lock:  # one opening at a time: two first calls to a namespace open it once
             found = self._open.get(namespace)
             if found is None:
-                found = self._open[namespace] = self._open_namespace(validate_namespace(namespace))
+                found = self._open[namespace] = self._open_namespace(validate_namespace(namespace), create)
             return found
 
-    def _open_namespace(self, namespace: str) -> Wiretrace:
+    def _open_namespace(self, namespace: str, create: bool) -> Wiretrace:
+        storage = create_storage(replace(self._storage, namespace=namespace))
+        if not create and not storage.exists():
+            raise NamespaceNotFound(namespace)
         if len(self._open) - 1 >= self._limit:
             raise TooManyNamespaces(
                 f"this server holds {self._limit} namespaces open besides the default one (--max-namespaces); "
                 f"namespace {namespace!r} cannot be opened until it restarts with a higher limit"
             )
-        storage = create_storage(replace(self._storage, namespace=namespace))
         settings = stored_index_settings(storage, self.default.settings, self._explicit)
         pool = self.default.analysis_pool
         shared = pool if pool is not None and pool.settings == settings else None

@@ -308,6 +308,13 @@ INDEX_OPTIONS = (
         kind=bool,
     ),
     Option(
+        "cross_language",
+        "--cross-language",
+        "CROSS_LANGUAGE",
+        "find articles in other languages (translations, translated quotes) by their meaning",
+        kind=bool,
+    ),
+    Option(
         "semantic",
         "--semantic",
         "SEMANTIC",

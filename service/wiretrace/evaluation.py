@@ -336,17 +336,7 @@ def quotes_in_hosts(folder: Path, pair: str, settings: IndexSettings, cases: int
     that are versions of d, over all its matches."""
     scores = Scores(f"quotes-{pair}")
     articles = _wmt_articles(folder / "wmt21", pair)
-    systems = sorted(v for v in articles if v != "ref.A")
-    rng = random.Random(5)
-    planted: list[tuple[str, str]] = []
-    docids = sorted(articles["ref.A"])
-    while len(planted) < cases:
-        docid, system = rng.choice(docids), rng.choice(systems)
-        lines = articles[system].get(docid, [])
-        spans = [(line, span) for line in lines for span in split_sentences(line)]
-        sentences = [line[s.start : s.end] for line, s in spans if len(words(line, s.start, s.end)) >= 12]
-        if sentences:
-            planted.append((docid, rng.choice(sentences)))
+    planted = _planted_quotes(articles, cases, seed=5)
     hosts = _bbc_hosts(folder.parent / "news", cases)
     drafts = _article_drafts(articles)
     found = right = wrong = 0
@@ -364,6 +354,74 @@ def quotes_in_hosts(folder: Path, pair: str, settings: IndexSettings, cases: int
     scores.add("recall_reference", found / cases)
     scores.add("precision", right / (right + wrong) if right + wrong else 1.0)
     scores.add("wrong_matches", wrong)
+    return scores
+
+
+def _planted_quotes(articles: dict[str, dict[str, list[str]]], cases: int, seed: int) -> list[tuple[str, str]]:
+    """(docid, a 12+-word sentence of a machine translation of it), ``cases`` of them."""
+    systems = sorted(v for v in articles if v not in ("ref.A", "src"))
+    rng = random.Random(seed)
+    planted: list[tuple[str, str]] = []
+    docids = sorted(articles["ref.A"])
+    while len(planted) < cases:
+        docid, system = rng.choice(docids), rng.choice(systems)
+        lines = articles[system].get(docid, [])
+        spans = [(line, span) for line in lines for span in split_sentences(line)]
+        sentences = [line[s.start : s.end] for line, s in spans if len(words(line, s.start, s.end)) >= 12]
+        if sentences:
+            planted.append((docid, rng.choice(sentences)))
+    return planted
+
+
+def across_languages(folder: Path, pair: str, settings: IndexSettings, cases: int = 100) -> Scores:
+    """Originals in another language: the source articles of WMT21 ``pair`` (joined by docid),
+    ingested first, then their human reference and every machine translation into English.
+
+    - ``top1_reference``: the reference's best match in another language is its source;
+    - ``top1_source``: the source's best match is a translation of it;
+    - ``root_is_source``: the reference's story cluster has the source as its root (earlier);
+    - quotes: a 12+-word sentence of a machine translation planted in an unrelated BBC story
+      leads back to the original: ``src:d`` among the story's matches (``recall_source``).
+    """
+    scores = Scores(f"across-languages-{pair}")
+    wmt = folder / "wmt21"
+    articles = _wmt_articles(wmt, pair)
+    docids = [line.split("\t")[0] for line in _lines(wmt / "docids" / f"newstest2021.{pair}.docids")]
+    source: defaultdict[str, list[str]] = defaultdict(list)
+    for docid, line in zip(docids, _lines(wmt / "sources" / f"newstest2021.{pair}.src.{pair[:2]}"), strict=False):
+        source[docid].append(line)
+    planted = _planted_quotes(articles, cases, seed=7)
+    hosts = _bbc_hosts(folder.parent / "news", cases)
+    english = _article_drafts(articles)
+    top_reference = top_source = roots = wrong = found = 0
+    with tempfile.TemporaryDirectory() as directory:
+        engine = _engine(directory, settings)
+        _ingest(engine, _article_drafts({"src": dict(source)}))
+        _ingest(engine, english)
+        for docid in sorted(source):
+            across = [
+                m.article_id
+                for m in engine.find_matches(article_id=f"ref.A:{docid}", max_matches=100).matches
+                if m.article_id.startswith("src:")
+            ]
+            top_reference += bool(across) and across[0] == f"src:{docid}"
+            wrong += sum(a != f"src:{docid}" for a in across)
+            best = engine.find_matches(article_id=f"src:{docid}", max_matches=1).matches
+            top_source += bool(best) and best[0].article_id.split(":", 1)[1] == docid
+            reference = engine.get(f"ref.A:{docid}")
+            roots += engine.cluster(reference.cluster_id, page_size=1).root_id == f"src:{docid}"
+        for (docid, quote), host in zip(planted, hosts, strict=True):
+            matches = engine.find_matches(text=_plant(host, quote), max_matches=100).matches
+            found += any(m.article_id == f"src:{docid}" for m in matches)
+        engine.close()
+    count = len(source)
+    scores.add("articles", count)
+    scores.add("top1_reference", top_reference / count)
+    scores.add("top1_source", top_source / count)
+    scores.add("root_is_source", roots / count)
+    scores.add("wrong_sources", wrong)
+    scores.add("quote_cases", cases)
+    scores.add("recall_source", found / cases)
     return scores
 
 
@@ -468,6 +526,10 @@ EVALUATIONS: dict[str, list[Callable[[Path, IndexSettings], Scores]]] = {
     "quotes": [
         lambda root, s: quotes_in_hosts(root, "ja-en", s),
         lambda root, s: quotes_in_hosts(root, "is-en", s),
+    ],
+    "languages": [
+        lambda root, s: across_languages(root, "ja-en", s),
+        lambda root, s: across_languages(root, "is-en", s),
     ],
     # Real news beside the labelled corpora (../shared/news next to ../shared/eval).
     "news": [lambda root, s: news_coherence(root.parent / "news", s)],

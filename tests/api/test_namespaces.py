@@ -113,13 +113,31 @@ def test_open_namespaces_are_bounded(tmp_path: Path) -> None:
     address = f"127.0.0.1:{running.port}"
     try:
         with Client(address, namespace="one") as one, Client(address, namespace="two") as two:
-            assert one.get_stats().articles == 0
+            one.create_article("x1", seed_drafts()[0].text)
             with pytest.raises(ResourceExhausted) as refused:
-                two.get_stats()
+                two.create_article("x1", seed_drafts()[0].text)
             assert refused.value.reason == "TOO_MANY_NAMESPACES"
-            assert one.get_stats().articles == 0  # the open ones go on answering
+            assert one.get_stats().articles == 1  # the open ones go on answering
         with Client(address) as default:
             assert default.get_stats().articles == 0
+    finally:
+        running.stop(0)
+
+
+def test_a_read_never_creates_a_namespace(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    running = _start(StorageSettings(data_dir=data), max_namespaces=1)
+    address = f"127.0.0.1:{running.port}"
+    try:
+        with Client(address, namespace="typo") as typo:
+            for read in (typo.get_stats, lambda: typo.get_article("x1"), lambda: typo.find_matches(text="Some text.")):
+                with pytest.raises(NotFound) as missing:
+                    read()
+                assert missing.value.reason == "NAMESPACE_NOT_FOUND"
+        assert not (data / "namespaces" / "typo").exists()
+        with Client(address, namespace="new") as new:  # the reads took no place under the limit
+            new.create_article("x1", seed_drafts()[0].text)
+            assert new.get_stats().articles == 1
     finally:
         running.stop(0)
 
@@ -173,7 +191,7 @@ def test_namespaces_share_the_analysis_workers(tmp_path: Path) -> None:
     running = _start(StorageSettings(data_dir=tmp_path / "data"), analysis_workers=1)
     try:
         pool = running.engine.analysis_pool
-        assert pool is not None and running.engines.engine("n1").analysis_pool is pool
+        assert pool is not None and running.engines.engine("n1", create=True).analysis_pool is pool
         with Client(f"127.0.0.1:{running.port}", namespace="n1") as n1:
             items = list(n1.ingest_many([]))
             assert items == []

@@ -29,7 +29,9 @@ def test_namespaces_from_the_cli(tmp_path: Path) -> None:
         assert [json.loads(line)["article_id"] for line in ingested.splitlines()] == ["000", "001", "002", "003", "004"]
         listed = run_cli("list", "articles", *at, "--json", env={**ROOT, "WIRETRACE_NAMESPACE": "a"}).stdout
         assert [json.loads(line)["article_id"] for line in listed.splitlines()] == ["000", "001", "002", "003", "004"]
-        assert json.loads(run_cli("stats", *at, "--json", "--namespace", "b", env=ROOT).stdout)["articles"] == 0
+        never = run_cli("stats", *at, "--json", "--namespace", "b", env=ROOT, check=False)  # a read creates none
+        assert never.returncode == 1 and "NOT_FOUND" in _one_line(never.stderr)
+        assert not (data / "namespaces" / "b").exists()
         assert json.loads(run_cli("stats", *at, "--json", env=ROOT).stdout)["articles"] == 0  # the default one
 
         missing = run_cli("get", *at, "000", env={**ROOT, "WIRETRACE_NAMESPACE": "b"}, check=False)

@@ -22,6 +22,7 @@ _MATCH_KINDS = {
 _PASSAGE_KINDS = {
     model.PassageKind.VERBATIM: pb.PASSAGE_KIND_VERBATIM,
     model.PassageKind.VARIANT: pb.PASSAGE_KIND_VARIANT,
+    model.PassageKind.TRANSLATED: pb.PASSAGE_KIND_TRANSLATED,
 }
 _OUTCOMES = {
     model.IngestOutcome.CREATED: pb.INGEST_OUTCOME_CREATED,

@@ -42,6 +42,7 @@ STATUS_BY_ERROR: dict[type[errors.WiretraceError], grpc.StatusCode] = {
     errors.InvalidStore: grpc.StatusCode.FAILED_PRECONDITION,
     errors.NamespaceDenied: grpc.StatusCode.PERMISSION_DENIED,
     errors.TooManyNamespaces: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.NamespaceNotFound: grpc.StatusCode.NOT_FOUND,
     SemanticUnavailable: grpc.StatusCode.FAILED_PRECONDITION,
 }
 

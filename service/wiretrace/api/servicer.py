@@ -187,7 +187,7 @@ class _PreparedBatch:
 class Engines(Protocol):
     """The engine of each namespace (``wiretrace.bootstrap.NamespaceEngines``)."""
 
-    def engine(self, namespace: str) -> Wiretrace: ...
+    def engine(self, namespace: str, *, create: bool = False) -> Wiretrace: ...
 
 
 class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
@@ -213,10 +213,11 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         self.max_message_bytes = max_message_bytes
         self._streams = _StreamSlots(max_streams, max_streams_per_connection, stream_write_timeout)
 
-    def _engine_of(self, context: grpc.ServicerContext) -> tuple[Wiretrace, str]:
-        """The engine of the call's namespace, and that namespace (see wiretrace.api.namespaces)."""
+    def _engine_of(self, context: grpc.ServicerContext, *, create: bool = False) -> tuple[Wiretrace, str]:
+        """The engine of the call's namespace, and that namespace (see wiretrace.api.namespaces);
+        only a call that ingests (``create``) brings a new namespace into being."""
         namespace = call_namespace(context.invocation_metadata())
-        return self.engines.engine(namespace), namespace
+        return self.engines.engine(namespace, create=create), namespace
 
     def _count(self, results: Iterable[IngestResult | Exception]) -> None:
         for result in results:
@@ -231,7 +232,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
     def CreateArticle(
         self, request: pb.CreateArticleRequest, context: grpc.ServicerContext
     ) -> pb.CreateArticleResponse:
-        engine, _ = self._engine_of(context)
+        engine, _ = self._engine_of(context, create=True)
         try:
             result = engine.ingest(
                 convert.draft_from_request(request),
@@ -255,7 +256,7 @@ class WiretraceServicer(pb_grpc.WiretraceServiceServicer):
         slot = admitted
         try:
             try:
-                engine, _ = self._engine_of(context)
+                engine, _ = self._engine_of(context, create=True)
             except WiretraceError as error:
                 abort(context, status_code_of(error), error.reason, error.message)
                 return

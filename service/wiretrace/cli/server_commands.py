@@ -35,7 +35,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if (root.parent / "news" / "bbc.jsonl").is_file():
         present.add("news")
         if (root / "wmt21").is_dir():
-            present.add("quotes")
+            present |= {"quotes", "languages"}
     names = args.only or [n for n in EVALUATIONS if n in present]
     if not names:
         raise StoreNotFound(f"no dataset folders ({', '.join(EVALUATIONS)}) in {root}")
@@ -104,7 +104,8 @@ def register(commands: Any) -> None:
 
     evaluation = commands.add_parser("eval", help="match quality on labelled corpora (e.g. ../shared/eval)")
     evaluation.add_argument("dataset_dir", metavar="DATASET_DIR")
-    evaluation.add_argument("--only", nargs="+", choices=("clough-stevenson", "msrp", "wmt21", "quotes", "news"))
+    datasets = ("clough-stevenson", "msrp", "wmt21", "quotes", "languages", "news")
+    evaluation.add_argument("--only", nargs="+", choices=datasets)
     evaluation.add_argument("--json", action="store_true")
     add_index_flags(evaluation)
     evaluation.set_defaults(handler=cmd_eval)

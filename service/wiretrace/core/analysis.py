@@ -20,8 +20,9 @@ import numpy.typing as npt
 
 from wiretrace.core import semantic
 from wiretrace.core.features import TextFeatures, decode_features, encode_features, extract
+from wiretrace.core.gist import gist_of
 from wiretrace.core.lsh import bucket_keys
-from wiretrace.core.meaning import SentenceMeanings
+from wiretrace.core.meaning import SentenceMeanings, remember
 from wiretrace.core.passage_keys import stored_and_query_keys
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.signatures import MinHasher, Signature
@@ -47,12 +48,14 @@ class Analysis:
     def __reduce__(self) -> tuple[Callable[..., Analysis], tuple[object, ...]]:
         # Analyses come back from worker processes: the stored form pickles several times
         # faster than the feature objects, and is needed anyway.
+        # The sentences a worker encoded (the gist's) come along, so the engine does not again.
         embeddings = self.features.embeddings
         meanings = self.features.meanings
         fields = (
             self.stored_features,
             embeddings,
             None if meanings is None else meanings.text,
+            None if meanings is None else meanings.encoded(),
             self.document_signature,
             self.document_keys,
             self.passage_keys,
@@ -65,6 +68,7 @@ def _restore_analysis(
     stored_features: bytes,
     embeddings: npt.NDArray[np.float32] | None,
     meaning_text: str | None,
+    encoded: tuple[list[int], npt.NDArray[np.float16]] | None,
     document_signature: Signature,
     document_keys: npt.NDArray[np.uint64],
     passage_keys: npt.NDArray[np.uint64],
@@ -73,6 +77,8 @@ def _restore_analysis(
     features = replace(decode_features(stored_features), embeddings=embeddings)
     if meaning_text is not None:
         features = replace(features, meanings=SentenceMeanings(meaning_text, features.sentences))
+    if encoded is not None:
+        remember(*encoded)
     return Analysis(features, document_signature, document_keys, passage_keys, passage_query_keys, stored_features)
 
 
@@ -100,6 +106,8 @@ def analyse_text(text: str, settings: IndexSettings) -> Analysis:
     then (semantic layer) the bands of its embedding's top-dimension set, in a separate key family.
     """
     features = text_features(text, settings)
+    if settings.cross_language:
+        features = replace(features, gist=gist_of(features))
     hasher = _hasher(settings.num_perm, settings.seed)
     document_signature = hasher.signature(features.shingles)
     if settings.passage_index == "minhash":

@@ -26,7 +26,9 @@ from wiretrace.core.errors import (
     WiretraceError,
 )
 from wiretrace.core.filters import MatchFilter
+from wiretrace.core.gist_index import GistIndex
 from wiretrace.core.identity import IndexIdentity, index_parameters
+from wiretrace.core.language import detect_language
 from wiretrace.core.matcher import Matcher
 from wiretrace.core.model import (
     Article,
@@ -99,6 +101,7 @@ class Wiretrace:
         self._clock = clock
         self._write_lock = threading.Lock()
         self._matcher = Matcher(self.settings, feature_cache_size)
+        self._gists = GistIndex() if self.settings.cross_language else None
         if self.settings.semantic:
             semantic.check_available()
         storage.open(self.identity, index_parameters(self.settings))
@@ -140,7 +143,7 @@ class Wiretrace:
         """
         prepared = self.prepare(requests).result()
         with self._write_lock, self.storage.lock():
-            view = Overlay(self.storage)
+            view = self._view()
             staged: list[_Staged | Exception] = []
             for item in prepared:
                 if isinstance(item, WiretraceError):
@@ -194,8 +197,16 @@ class Wiretrace:
         analysed.add_done_callback(attach)
         return done
 
+    def _view(self) -> Overlay:
+        """The store as matching reads it, with the gists of every stored article at hand."""
+        if self._gists is not None:
+            self._gists.catch_up(self.storage)
+        return Overlay(self.storage, self._gists)
+
     def _stage(self, view: Overlay, request: IngestRequest) -> _Staged:
         draft = request.draft
+        if not draft.language:
+            draft = replace(draft, language=detect_language(draft.text))
         existing = view.article(draft.article_id)
         outcome = IngestOutcome.CREATED
         if existing is not None:
@@ -210,7 +221,9 @@ class Wiretrace:
             self._delete_in(view, draft.article_id)
             outcome = IngestOutcome.REPLACED
         analysis = request.analysis or self.analyse(draft.text)
-        matches, records = self._matcher.match(view, analysis, exclude={draft.article_id}, source=draft.source)
+        matches, records = self._matcher.match(
+            view, analysis, exclude={draft.article_id}, source=draft.source, language=draft.language
+        )
         matched = {i: r.article for i, r in records.items()}
         placed = Article.from_draft(draft, create_time=self._clock(), cluster_id="")
         placement = lineage.place(
@@ -355,18 +368,20 @@ class Wiretrace:
         if (article_id is None) == (text is None):
             raise InvalidArgument("give exactly one of article or text")
         exclude: set[str] = set()
-        source = ""
+        source = language = ""
         own_time = self._clock()
         if article_id is not None:
             stored = self.get(article_id)
-            query_text, source, own_time = stored.text, stored.source, stored.lineage_time
+            query_text, source, own_time, language = stored.text, stored.source, stored.lineage_time, stored.language
             exclude.add(article_id)
         else:
             assert text is not None
             validate_text(text, self.settings.max_text_chars)
             query_text = text
         admits = match_filter.bind(own_time, source) if match_filter else None
-        matches, records = self._matcher.match(Overlay(self.storage), self.analyse(query_text), exclude, source, admits)
+        analysis = self.analyse(query_text)
+        language = language or detect_language(query_text)
+        matches, records = self._matcher.match(self._view(), analysis, exclude, source, admits, language)
         kept = tuple(matches[:limit])
         return MatchReport(query_text, kept, {m.article_id: records[m.article_id].article.text for m in kept})
 

@@ -121,6 +121,17 @@ class NamespaceDenied(WiretraceError):
     reason = "NAMESPACE_DENIED"
 
 
+class NamespaceNotFound(WiretraceError):
+    """A call that only reads named a namespace nothing was ever ingested into (a typo, most often):
+    a namespace is created by its first ingest, never by a read."""
+
+    reason = "NAMESPACE_NOT_FOUND"
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(f"namespace {namespace!r} does not exist: a namespace is created by its first ingest")
+        self.namespace = namespace
+
+
 class TooManyNamespaces(WiretraceError):
     """The server already holds as many namespaces open as it was allowed (``--max-namespaces``)."""
 

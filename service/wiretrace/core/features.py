@@ -19,6 +19,7 @@ import numpy.typing as npt
 import snowballstemmer
 
 from wiretrace.core import tokenhash
+from wiretrace.core.gist import decode_gist, encode_gist
 from wiretrace.core.text import Span, normalise_token, split_sentences, words
 
 HashArray = npt.NDArray[np.uint32]
@@ -80,6 +81,8 @@ class Meanings(Protocol):
 
     def missing(self, indices: Sequence[int]) -> dict[int, str]: ...
 
+    def encoded(self) -> tuple[list[int], npt.NDArray[np.float16]]: ...
+
     def of(self, indices: Sequence[int]) -> npt.NDArray[np.float32]: ...
 
 
@@ -121,6 +124,8 @@ class TextFeatures:
     # Sentences with some content words but too few to be passages ("Police are working
     # hard."): never indexed, but a passage extends over them (whole statements).
     fragments: tuple[PassageFeatures, ...] = ()
+    # The meaning of the text's opening, to find its translations (:mod:`wiretrace.core.gist`).
+    gist: npt.NDArray[np.float32] | None = None
     # :meth:`distinct` and :meth:`sentence_order`, computed on first use (not copied by
     # ``dataclasses.replace``): a stored copy is aligned with every later copy of its story.
     _distinct: DistinctSets | None = field(default=None, init=False, repr=False, compare=False)
@@ -170,13 +175,14 @@ class TextFeatures:
         passages: tuple[PassageFeatures, ...],
         token_count: int,
         fragments: tuple[PassageFeatures, ...] = (),
+        gist: npt.NDArray[np.float32] | None = None,
     ) -> TextFeatures:
         if not passages:
-            return cls(shingles, passages, token_count, fragments=fragments)
+            return cls(shingles, passages, token_count, fragments=fragments, gist=gist)
         features = np.concatenate([p.features for p in passages])
         owners = np.repeat(np.arange(len(passages), dtype=np.int32), [p.features.size for p in passages])
         order = np.argsort(features, kind="stable")
-        return cls(shingles, passages, token_count, features[order], owners[order], fragments=fragments)
+        return cls(shingles, passages, token_count, features[order], owners[order], fragments=fragments, gist=gist)
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,8 +491,9 @@ def extract_word_by_word(text: str, config: FeatureConfig, spans: list[Span] | N
 
 
 # Stored features: a later article is verified against this one without re-reading its text.
-# Format 2 adds the fragments after the passages; format 1 (no fragments) is still read.
-_FEATURES_FORMAT = 2
+# Format 2 adds the fragments after the passages, format 3 the gist after them; formats 1 (no
+# fragments) and 2 (no gist) are still read.
+_FEATURES_FORMAT = 3
 _HEADER = np.dtype("<u4")
 
 
@@ -522,8 +529,9 @@ def _decode_sentences(data: bytes, offset: int, count: int) -> tuple[tuple[Passa
 
 
 def encode_features(features: TextFeatures) -> bytes:
-    """The lexical features as bytes (embeddings are not stored: they are recomputed)."""
+    """The lexical features and the gist as bytes (embeddings are not stored: they are recomputed)."""
     passages = features.passages
+    gist = b"" if features.gist is None else encode_gist(features.gist)
     header = np.array(
         [_FEATURES_FORMAT, features.token_count, features.shingles.size, len(passages), features.flat_features.size],
         dtype=_HEADER,
@@ -535,6 +543,8 @@ def encode_features(features: TextFeatures) -> bytes:
             _encode_sentences(passages),
             np.array([len(features.fragments)], dtype=_HEADER).tobytes(),
             _encode_sentences(features.fragments),
+            np.array([len(gist)], dtype=_HEADER).tobytes(),
+            gist,
         )
     )
 
@@ -542,7 +552,7 @@ def encode_features(features: TextFeatures) -> bytes:
 def _stored_header(data: bytes) -> tuple[int, int, int, int, int]:
     """(format, token count, shingles, passages, passage features) of stored features."""
     version, token_count, shingle_count, passage_count, feature_count = np.frombuffer(data, _HEADER, 5).tolist()
-    if version not in (1, _FEATURES_FORMAT):
+    if version not in (1, 2, _FEATURES_FORMAT):
         raise ValueError(f"stored features have format {version}, expected {_FEATURES_FORMAT}")
     return version, token_count, shingle_count, passage_count, feature_count
 
@@ -557,6 +567,20 @@ def decode_sentence_sets(data: bytes) -> SentenceSets:
     return SentenceSets(features, owners, sizes)
 
 
+def decode_stored_gist(data: bytes) -> npt.NDArray[np.float32] | None:
+    """The gist of stored features (:func:`encode_features`), without decoding the rest."""
+    version, _, shingle_count, passage_count, feature_count = _stored_header(data)
+    if version < 3:
+        return None
+    offset = 5 * 4 + 4 * shingle_count + 20 * passage_count + 4 * feature_count
+    fragment_count = int(np.frombuffer(data, _HEADER, 1, offset)[0])
+    offset += 4 + 16 * fragment_count
+    fragment_features = int(np.frombuffer(data, "<u4", fragment_count, offset).sum(dtype=np.int64))
+    offset += 4 * fragment_count + 4 * fragment_features
+    gist_size = int(np.frombuffer(data, _HEADER, 1, offset)[0])
+    return decode_gist(data[offset + 4 : offset + 4 + gist_size]) if gist_size else None
+
+
 def decode_features(data: bytes) -> TextFeatures:
     """Inverse of :func:`encode_features`."""
     version, token_count, shingle_count, passage_count, _ = _stored_header(data)
@@ -564,7 +588,12 @@ def decode_features(data: bytes) -> TextFeatures:
     shingles = np.frombuffer(data, "<u4", shingle_count, offset).astype(np.uint32)
     passages, offset = _decode_sentences(data, offset + 4 * shingle_count, passage_count)
     fragments: tuple[PassageFeatures, ...] = ()
+    gist = None
     if version >= 2:
         fragment_count = int(np.frombuffer(data, _HEADER, 1, offset)[0])
-        fragments, _ = _decode_sentences(data, offset + 4, fragment_count)
-    return TextFeatures.build(shingles, passages, token_count, fragments)
+        fragments, offset = _decode_sentences(data, offset + 4, fragment_count)
+    if version >= 3:
+        gist_size = int(np.frombuffer(data, _HEADER, 1, offset)[0])
+        if gist_size:
+            gist = decode_gist(data[offset + 4 : offset + 4 + gist_size])
+    return TextFeatures.build(shingles, passages, token_count, fragments, gist)

@@ -18,10 +18,13 @@ from wiretrace.core.analysis import Analysis, text_features
 from wiretrace.core.features import SentenceSets, TextFeatures, decode_sentence_sets
 from wiretrace.core.filters import Admits
 from wiretrace.core.matching import screen, verify
-from wiretrace.core.model import Match, MatchKind
+from wiretrace.core.model import Match, MatchKind, SharedPassage
 from wiretrace.core.ports import ArticleRecord
+from wiretrace.core.semantic import ENCODER_LANGUAGES
 from wiretrace.core.settings import IndexSettings
 from wiretrace.core.staging import Overlay
+from wiretrace.core.through import ImpliedPassage, verify_through
+from wiretrace.core.translation import verify_translation
 
 
 def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt.NDArray[np.float32] | None:
@@ -37,6 +40,9 @@ def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt
 
 # Candidates read and screened together before verifying them in rank order.
 _CHUNK = 16
+# The longest gap between a near-duplicate's aligned passages that a passage is placed in
+# (a few sentences: further apart, the order of the two texts says too little).
+_GAP_CHARS = 600
 # A filtered query looks at this many times the candidates, so that the ones its filter drops
 # leave room for the ones it keeps.
 _FILTERED_CANDIDATES = 4
@@ -61,6 +67,28 @@ def _admitted(reads: _RecordReads, ids: list[str], admits: Admits | None) -> lis
         return ids
     records = reads.of(ids)
     return [i for i in ids if i in records and admits(records[i].article)]
+
+
+def _implied(shared: SharedPassage, onward: Match) -> list[ImpliedPassage]:
+    """Where the passage the query shares with a story stands in the story's own match
+    ``onward``: the passages of ``onward`` overlapping it; or, when ``onward`` aligns the whole
+    story (a near-duplicate) but not that passage, the gap between its passages around it (a
+    translation keeps the order of what it translates), a few sentences at most."""
+    start, end = shared.matched_start, shared.matched_end
+    overlapping = [p for p in onward.passages if p.query_start < end and start < p.query_end]
+    if overlapping:
+        return [
+            ImpliedPassage(shared.query_start, shared.query_end, p.matched_start, p.matched_end) for p in overlapping
+        ]
+    if onward.kind is not MatchKind.NEAR_DUPLICATE or not onward.passages:
+        return []
+    before = [p for p in onward.passages if p.query_end <= start]
+    after = [p for p in onward.passages if p.query_start >= end]
+    gap_start = max((p.matched_end for p in before), default=0)
+    gap_end = min((p.matched_start for p in after), default=gap_start + _GAP_CHARS)
+    if not 0 < gap_end - gap_start <= _GAP_CHARS:
+        return []
+    return [ImpliedPassage(shared.query_start, shared.query_end, gap_start, gap_end)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +127,7 @@ class Matcher:
         exclude: set[str],
         source: str = "",
         admits: Admits | None = None,
+        language: str = "",
     ) -> tuple[list[Match], dict[str, ArticleRecord]]:
         """Verified matches, best first, and the records of the matched articles.
 
@@ -106,7 +135,8 @@ class Matcher:
         chunk at a time, until ``max_near_duplicates`` near-duplicates are found: a copy of a
         story with thousands of stored copies verifies a handful of them, as the second copy did.
         Only candidates ``admits`` accepts (a :class:`~wiretrace.core.filters.MatchFilter`) are
-        verified, so the ones it drops take no place among them.
+        verified, so the ones it drops take no place among them. Articles of other languages
+        than ``language`` come from their gists (:meth:`_translations`).
         """
         limit = self.settings.max_candidates + len(exclude)
         if admits is not None:
@@ -116,6 +146,23 @@ class Matcher:
         ]
         reads = _RecordReads(view)
         ranked = _admitted(reads, ranked, admits)[: self.settings.max_candidates]
+        matches, records = self._lexical(view, reads, analysis, ranked, exclude, source, admits, language)
+        self._translations(view, reads, analysis, language, exclude, admits, matches, records)
+        matches.sort(key=lambda m: (-m.score, m.article_id))
+        return matches, {m.article_id: records[m.article_id] for m in matches}
+
+    def _lexical(
+        self,
+        view: Overlay,
+        reads: _RecordReads,
+        analysis: Analysis,
+        ranked: list[str],
+        exclude: set[str],
+        source: str,
+        admits: Admits | None,
+        language: str,
+    ) -> tuple[list[Match], dict[str, ArticleRecord]]:
+        """The matches among the LSH candidates (and the sources of what they share)."""
         if not ranked:
             return [], {}
         boilerplate: set[int] | None = None
@@ -146,15 +193,61 @@ class Matcher:
                 by_meaning_only.sort(key=lambda d: (-d.closeness, d.rank))
                 closest = by_meaning_only[: self.settings.max_meaning_only_candidates]
                 self._verify_deferred(analysis, closest, boilerplate, matches, records)
-                sources = _admitted(reads, self._sources_of_passages(view, matches, exclude | set(ranked)), admits)
+                implied = self._sources_of_passages(view, matches, exclude | set(ranked))
+                sources = _admitted(reads, list(implied), admits)
+                sources = [i for i in sources if self._same_language(reads, i, language)]
                 if sources:
                     # The sources of what the query shares: each weighed by meaning (at most _CHUNK).
                     budget = _MeaningBudget(len(sources))
                     also: list[_Deferred] = []
                     self._verify_chunk(reads, analysis, source, sources, boilerplate, matches, records, budget, also)
                     self._verify_deferred(analysis, also, boilerplate, matches, records)
-        matches.sort(key=lambda m: (-m.score, m.article_id))
-        return matches, {m.article_id: records[m.article_id] for m in matches}
+                admitted = set(_admitted(reads, list(implied), admits))
+                chosen = {i: spans for i, spans in implied.items() if i in admitted}
+                self._through_third_texts(reads, analysis, language, chosen, matches, records)
+        return matches, records
+
+    @staticmethod
+    def _same_language(reads: _RecordReads, article_id: str, language: str) -> bool:
+        """Whether words can verify the article against a query in ``language`` (an unknown
+        language on either side counts as the same)."""
+        record = reads.of([article_id]).get(article_id)
+        other = record.article.language if record is not None else ""
+        return not language or not other or other == language
+
+    def _translations(
+        self,
+        view: Overlay,
+        reads: _RecordReads,
+        analysis: Analysis,
+        language: str,
+        seen: set[str],
+        admits: Admits | None,
+        matches: list[Match],
+        records: dict[str, ArticleRecord],
+    ) -> None:
+        """Add the matches of the articles in other languages whose gists are nearest the query's:
+        translations share no words for the LSH index to find them by."""
+        gist = analysis.features.gist
+        if not self.settings.cross_language or gist is None or language not in ENCODER_LANGUAGES:
+            return
+        settings = self.settings
+        nearest = view.nearest_gists(gist, language, settings.cross_language_candidates, settings.gist_min_cosine)
+        matched = {m.article_id for m in matches}
+        found = reads.of(i for i in nearest if i not in seen and i not in matched)
+        for article_id in _admitted(reads, [i for i in nearest if i in found], admits):
+            record = found[article_id]
+            match = verify_translation(
+                article_id,
+                analysis.features,
+                analysis.document_signature,
+                self._features_of(record),
+                record.document_signature,
+                settings,
+            )
+            if match is not None:
+                matches.append(match)
+                records[article_id] = record
 
     def _verify_chunk(
         self,
@@ -213,29 +306,65 @@ class Matcher:
             matches.append(match)
             records[article_id] = record
 
-    def _sources_of_passages(self, view: Overlay, matches: list[Match], seen: set[str]) -> list[str]:
-        """Articles that the passages the query shares are themselves stored as reused from.
+    def _sources_of_passages(
+        self, view: Overlay, matches: list[Match], seen: set[str]
+    ) -> dict[str, list[ImpliedPassage]]:
+        """Articles that the passages the query shares are themselves stored as reused from, with
+        where each passage stands in the query and in them (:mod:`wiretrace.core.through`).
 
         A quote is often found first in a story that repeats it (a verbatim copy or a
         close translation) rather than in its source, whose wording is further away: the
         stories it matches already know their own sources, and those are verified too
         (as passim follows alignments transitively). Bounded: the best ``_CHUNK`` passage
-        matches, their stored matches whose passages overlap the shared text.
+        matches, their stored matches whose passages overlap the shared text, ``_CHUNK`` at most.
         """
-        found: list[str] = []
+        found: dict[str, list[ImpliedPassage]] = {}
         reused = [m for m in matches if m.kind is MatchKind.REUSED_PASSAGE]
         for match in sorted(reused, key=lambda m: -m.score)[:_CHUNK]:
             for edge in view.matches_of(match.article_id):
                 other = edge.matched_id
-                if other in seen or other in found:
+                if other in seen or (other not in found and len(found) >= _CHUNK):
                     continue
-                if any(
-                    p.query_start < shared.matched_end and shared.matched_start < p.query_end
-                    for p in edge.evidence.passages
-                    for shared in match.passages
-                ):
-                    found.append(other)
-        return found[:_CHUNK]
+                implied = [where for shared in match.passages for where in _implied(shared, edge.evidence)]
+                if implied:
+                    found.setdefault(other, []).extend(implied)
+        return found
+
+    def _through_third_texts(
+        self,
+        reads: _RecordReads,
+        analysis: Analysis,
+        language: str,
+        implied: dict[str, list[ImpliedPassage]],
+        matches: list[Match],
+        records: dict[str, ArticleRecord],
+    ) -> None:
+        """Match the sources of passages that verification did not, by meaning where the third
+        text's alignments place the shared statement in each (:func:`verify_through`)."""
+        matched = {m.article_id for m in matches}
+        wanted = [i for i in implied if i not in matched]
+        found = reads.of(wanted)
+        for article_id in wanted:
+            record = found.get(article_id)
+            if record is None:
+                continue
+            other = record.article.language
+            translated = bool(language and other and other != language)
+            if translated and not (self.settings.cross_language and {language, other} <= ENCODER_LANGUAGES):
+                continue
+            match = verify_through(
+                article_id,
+                analysis.features,
+                analysis.document_signature,
+                self._features_of(record),
+                record.document_signature,
+                implied[article_id],
+                self.settings,
+                translated,
+            )
+            if match is not None:
+                matches.append(match)
+                records[article_id] = record
 
     def _boilerplate(self, view: Overlay, analysis: Analysis, source: str) -> set[int]:
         """The query's sentences that are boilerplate: wording that recurs verbatim in many different

@@ -71,6 +71,15 @@ class SentenceMeanings:
         found, _ = self._lookup(indices)
         return [i for i, (_, vector) in zip(indices, found, strict=True) if vector is not None]
 
+    def encoded(self) -> tuple[list[int], npt.NDArray[np.float16]]:
+        """Fingerprints and embeddings of this text's sentences encoded so far: what a worker
+        process that analysed the text (its gist) hands back with it, for :func:`remember`."""
+        found, _ = self._lookup(range(len(self._passages)))
+        known = {f: v for f, v in found if v is not None}
+        if not known:
+            return [], np.empty((0, semantic.EMBEDDING_DIMENSIONS), dtype=np.float16)
+        return list(known), np.vstack(list(known.values()))
+
     def missing(self, indices: Sequence[int]) -> dict[int, str]:
         """The sentences at ``indices`` not encoded yet, by fingerprint."""
         return self._lookup(indices)[1]
@@ -96,6 +105,12 @@ class SentenceMeanings:
     def _sentence(self, index: int) -> str:
         span = self._passages[index].span
         return self._text[span.start : span.end]
+
+
+def remember(fingerprints: Sequence[int], vectors: npt.NDArray[np.float16]) -> None:
+    """Cache embeddings computed elsewhere (:meth:`SentenceMeanings.encoded`)."""
+    if len(fingerprints):
+        _CACHE.put(fingerprints, vectors)
 
 
 def encode_together(requests: Sequence[tuple[Meanings, Sequence[int]]]) -> None:

@@ -20,6 +20,8 @@ class MatchKind(enum.Enum):
 class PassageKind(enum.Enum):
     VERBATIM = "verbatim"
     VARIANT = "variant"
+    # The same statement in another language (aligned by meaning alone, core/translation.py).
+    TRANSLATED = "translated"
 
 
 class IngestOutcome(enum.Enum):

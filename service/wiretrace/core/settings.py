@@ -66,6 +66,16 @@ class IndexSettings:
     # Candidates whose sentences words align with none of the query's, weighed by meaning at most
     # (those with the closest undecided sentence pair first): the translated quotes' sources.
     max_meaning_only_candidates: int = 16
+    # Across languages: every article keeps its gist (the meaning of its opening, core/gist.py);
+    # a text's nearest gists in other languages, this many at most and at this cosine, are
+    # verified sentence by sentence by meaning alone (core/translation.py): mutual best pairs at
+    # this cosine and this far ahead of their next best; a pair standing alone needs the higher one.
+    cross_language: bool = True
+    cross_language_candidates: int = 4
+    gist_min_cosine: float = 0.3
+    translation_min_cosine: float = 0.5
+    translation_min_lead: float = 0.05
+    translation_single_min_cosine: float = 0.75
     # Whole statements: next to an aligned pair, up to this many sentences on each side align
     # at this lower bar (short sentences included), or by meaning at this cosine.
     max_extension: int = 4
@@ -130,6 +140,10 @@ class IndexSettings:
             "meaning_min_lead",
             "extension_min_jaccard",
             "extension_min_cosine",
+            "gist_min_cosine",
+            "translation_min_cosine",
+            "translation_min_lead",
+            "translation_single_min_cosine",
         ):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
@@ -166,6 +180,7 @@ class IndexSettings:
             "max_meaning_only_candidates",
             "extension_min_shared",
             "max_background_passages",
+            "cross_language_candidates",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -14,8 +14,12 @@ from itertools import repeat
 import numpy as np
 import numpy.typing as npt
 
+from wiretrace.core.features import decode_stored_gist
+from wiretrace.core.gist import Gist
+from wiretrace.core.gist_index import GistIndex
 from wiretrace.core.model import Article, ClusterSummary, MatchEdge, Membership
 from wiretrace.core.ports import ArticleRecord, ChangeSet, Storage
+from wiretrace.core.semantic import ENCODER_LANGUAGES
 
 
 class _PendingBuckets:
@@ -92,8 +96,11 @@ class _PendingStories:
 class Overlay:
     """Reads of the store with pending (uncommitted) changes laid over them."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, gists: GistIndex | None = None) -> None:
         self.storage = storage
+        self._gist_index = gists
+        # The batch's own gists: (article id, language, gist).
+        self._gists: list[tuple[str, str, Gist]] = []
         self._deletes: list[str] = []
         self._records: dict[str, ArticleRecord] = {}
         self._deleted: set[str] = set()
@@ -158,6 +165,20 @@ class Overlay:
         merged = [*near, *found[: max(limit - len(near) - reserved, 0)], *quoted]
         return list(dict.fromkeys(merged))[:limit]
 
+    def nearest_gists(self, gist: Gist, language: str, limit: int, min_cosine: float) -> list[str]:
+        """Articles of other languages whose gists are closest (:class:`GistIndex`), the batch's
+        own included, closest first."""
+        found = self._gist_index.nearest(gist, language, limit, min_cosine) if self._gist_index else []
+        pending = {article_id for article_id, _, _ in self._gists}
+        found = [hit for hit in found if hit[0] not in self._deleted and hit[0] not in pending]
+        for article_id, other, vector in self._gists:
+            cosine = float(vector @ gist)
+            known = other in ENCODER_LANGUAGES and self._pending_numbers.get(article_id) is not None
+            if other != language and known and cosine >= min_cosine:
+                found.append((article_id, cosine))
+        found.sort(key=lambda hit: -hit[1])
+        return list(dict.fromkeys(article_id for article_id, _ in found))[:limit]
+
     def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str) -> dict[int, int]:
         counts = self.storage.fingerprint_counts(fingerprints, cap, source)
         pending: Mapping[int, int] = self._source_fingerprints.get(source) or {}
@@ -190,6 +211,9 @@ class Overlay:
         for fingerprint in set(record.passage_fingerprints):
             self._source_fingerprints[record.article.source][fingerprint] += 1
         self._edges.extend(edges)
+        gist = decode_stored_gist(record.features) if record.features else None
+        if gist is not None:
+            self._gists.append((article_id, record.article.language, gist))
 
     def delete(self, article_id: str) -> None:
         """The article and every edge to it (memberships are the lineage's to remove)."""

@@ -92,6 +92,8 @@ class _PassageKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PassageKi
     """Word for word (after normalisation)."""
     PASSAGE_KIND_VARIANT: _PassageKind.ValueType  # 2
     """Same statement in other words: a different translation or a paraphrase."""
+    PASSAGE_KIND_TRANSLATED: _PassageKind.ValueType  # 3
+    """The same statement in another language."""
 
 class PassageKind(_PassageKind, metaclass=_PassageKindEnumTypeWrapper):
     """How the wording of a shared passage compares on both sides."""
@@ -101,6 +103,8 @@ PASSAGE_KIND_VERBATIM: PassageKind.ValueType  # 1
 """Word for word (after normalisation)."""
 PASSAGE_KIND_VARIANT: PassageKind.ValueType  # 2
 """Same statement in other words: a different translation or a paraphrase."""
+PASSAGE_KIND_TRANSLATED: PassageKind.ValueType  # 3
+"""The same statement in another language."""
 Global___PassageKind: _TypeAlias = PassageKind  # noqa: Y015
 
 class _ClusterKind:
@@ -150,7 +154,9 @@ class Article(_message.Message):
     """Outlet or feed the article came from."""
     url: _builtins.str
     language: _builtins.str
-    """BCP-47 language tag, e.g. "en"."""
+    """BCP-47 language tag, e.g. "en". When empty on create, the service detects it (ISO 639-1,
+    left empty when unsure): articles in other languages are matched by meaning.
+    """
     cluster: _builtins.str
     """Lineage cluster, `clusters/{cluster_id}`. Output only."""
     content_sha256: _builtins.str

@@ -21,7 +21,7 @@ from itertools import pairwise
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A passage to mark: ``[start, end)`` in code points, its kind (``verbatim`` or ``variant``)
+    """A passage to mark: ``[start, end)`` in code points, its kind (``verbatim``, ``variant`` or ``translated``)
     and a short reference (its number) that names it in ``data-passages`` and in the anchor id."""
 
     start: int

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 STYLE = """
 :root { --ink: #1d232a; --muted: #5b6570; --line: #d8dde3; --paper: #fff; --band: #f4f6f8;
-        --verbatim: #ffe27a; --variant: #b9e4ff; --accent: #0b5cad; }
+        --verbatim: #ffe27a; --variant: #b9e4ff; --translated: #d9c8ff; --accent: #0b5cad; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
        background: var(--band); }
@@ -39,6 +39,7 @@ ol.passages { margin: 0 0 .8rem; padding-left: 1.4rem; font-size: .9rem; }
 .kind-label { display: inline-block; font-size: .75rem; font-weight: 700; text-transform: uppercase;
               letter-spacing: .04em; padding: 0 .4rem; border-radius: 4px; margin-right: .3rem; }
 .kind-label.verbatim { background: var(--verbatim); } .kind-label.variant { background: var(--variant); }
+.kind-label.translated { background: var(--translated); }
 .side-by-side { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 @media (max-width: 900px) { .side-by-side { grid-template-columns: 1fr; } }
 .body { position: relative; white-space: pre-wrap; overflow-wrap: anywhere;
@@ -48,6 +49,7 @@ ol.passages { margin: 0 0 .8rem; padding-left: 1.4rem; font-size: .9rem; }
 mark.passage { padding: 0 1px; border-radius: 2px; }
 mark.verbatim { background: var(--verbatim); }
 mark.variant { background: var(--variant); }
+mark.translated { background: var(--translated); }
 mark.verbatim.variant { background: linear-gradient(var(--verbatim), var(--variant)); }
 mark.overlap { outline: 1px dashed #7a5c00; }
 form.stack { display: flex; flex-direction: column; gap: .5rem; max-width: 56rem; }
@@ -65,6 +67,7 @@ ol.tree > li.origin { border-left-color: var(--accent); }
                        max-height: 9rem; overflow-y: auto; }
 .evidence.verbatim blockquote { border-left-color: #d4a800; }
 .evidence.variant blockquote { border-left-color: #3a9ad9; }
+.evidence.translated blockquote { border-left-color: #7a4fd6; }
 .evidence .side { font-size: .78rem; color: var(--muted); }
 .pager { margin-top: .8rem; display: flex; gap: 1rem; }
 .badge { font-size: .75rem; background: var(--accent); color: #fff; border-radius: 4px; padding: 0 .4rem; }

@@ -8,7 +8,11 @@ from wiretrace_client import LineageEdge, Match, SharedPassage
 
 MATCH_KINDS = {"near_duplicate": "near-duplicate", "reused_passage": "reused passage"}
 # After the kind's own word (a label beside it): what it means.
-PASSAGE_KINDS = {"verbatim": "the same wording", "variant": "other wording (a translation or a paraphrase)"}
+PASSAGE_KINDS = {
+    "verbatim": "the same wording",
+    "variant": "other wording (a translation or a paraphrase)",
+    "translated": "the same statement in another language",
+}
 
 
 def percent(fraction: float) -> str:
