@@ -215,10 +215,24 @@ class DistinctSets:
     # ``features`` sorted, with the set of each: for looking up words by value.
     sorted_features: HashArray
     sorted_owners: npt.NDArray[np.int64]
+    # :meth:`members`, computed on first use.
+    _members: tuple[list[int], list[int], list[int]] | None = field(default=None, init=False, repr=False)
 
     @property
     def count(self) -> int:
         return int(self.first.size)
+
+    def members(self) -> tuple[list[int], list[int], list[int]]:
+        """Each set's sentences in text order, set after set: (sentences, starts, ends), set ``d``
+        holding ``sentences[starts[d] : ends[d]]``; computed once (do not change the lists)."""
+        if self._members is None:
+            order = np.lexsort((np.arange(self.of.size), self.of))
+            counts = np.bincount(self.of, minlength=self.count)
+            ends = np.cumsum(counts)
+            computed = (order.tolist(), (ends - counts).tolist(), ends.tolist())
+            object.__setattr__(self, "_members", computed)
+            return computed
+        return self._members
 
 
 def _mix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

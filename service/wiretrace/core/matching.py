@@ -395,13 +395,15 @@ def _occurrences(
     sets: DistinctSets, passages: tuple[PassageFeatures, ...], boilerplate: Collection[int]
 ) -> tuple[list[int], list[int], list[int]]:
     """Per distinct set, its sentences in text order, boilerplate left out: (sentences, starts, ends)."""
+    usable = [p.fingerprint not in boilerplate for p in passages] if boilerplate else []
+    if all(usable):
+        sentences, starts, ends = sets.members()
+        return sentences, list(starts), ends  # the starts are advanced as sentences are taken
     order = np.lexsort((np.arange(sets.of.size), sets.of))
-    if boilerplate:
-        usable = np.array([p.fingerprint not in boilerplate for p in passages], dtype=bool)
-        order = order[usable[order]]
+    order = order[np.array(usable, dtype=bool)[order]]
     counts = np.bincount(sets.of[order], minlength=sets.count)
-    ends = np.cumsum(counts)
-    return order.tolist(), (ends - counts).tolist(), ends.tolist()
+    end_at = np.cumsum(counts)
+    return order.tolist(), (end_at - counts).tolist(), end_at.tolist()
 
 
 def align_passages(
@@ -574,6 +576,8 @@ def _extend(
     own_size, other_size = len(own.order), len(other.order)
     used_query = {p.query_index for p in chosen}
     used_matched = {p.matched_index for p in chosen}
+    if len(used_query) == own_size or len(used_matched) == other_size:
+        return chosen  # every neighbour on one side is aligned already (a near-duplicate)
     added: list[_PassagePair] = []
     for pair in sorted(chosen, key=lambda p: own.position[p.query_index]):
         for step in (-1, 1):

@@ -136,6 +136,10 @@ def _signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+def _unsigned(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
+
+
 def _chunks(values: Sequence[Any], size: int = _MAX_VARIABLES) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -618,28 +622,45 @@ class SqliteStorage:
             )
 
     def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str) -> dict[int, int]:
-        # One bounded index range a fingerprint: a sentence an outlet repeats in thousands of
-        # articles costs ``cap`` rows, not thousands.
-        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprints WHERE fingerprint = ? AND source = ? LIMIT ?)"
-        with self._lock:
-            db = self._db()
-            return {fp: int(db.execute(sql, (_signed(fp), source, cap)).fetchone()[0]) for fp in set(fingerprints)}
+        return self._bounded_counts("fingerprints", " AND t.source = ?", fingerprints, cap, source)
 
     def story_counts(self, fingerprints: Iterable[int], cap: int) -> dict[int, int]:
-        # One bounded index range a fingerprint, of one row a story (a negative LIMIT is none).
-        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprint_stories WHERE fingerprint = ? LIMIT ?)"
+        return self._bounded_counts("fingerprint_stories", "", fingerprints, cap)
+
+    def _bounded_counts(
+        self, table: str, condition: str, fingerprints: Iterable[int], cap: int, *parameters: Any
+    ) -> dict[int, int]:
+        """Rows of ``table`` for each fingerprint (and ``condition``), counted up to ``cap`` (a
+        negative LIMIT is none): one bounded index range a fingerprint, so a sentence that
+        thousands of articles or stories carry costs ``cap`` rows; one statement for all of them."""
+        wanted = list(dict.fromkeys(fingerprints))
+        counts: dict[int, int] = {}
         with self._lock:
             db = self._db()
-            return {fp: int(db.execute(sql, (_signed(fp), cap)).fetchone()[0]) for fp in set(fingerprints)}
+            for chunk in _chunks(wanted, _MAX_VARIABLES - 2):
+                sql = (
+                    f"WITH wanted(fingerprint) AS (VALUES {', '.join('(?)' for _ in chunk)}) "
+                    "SELECT wanted.fingerprint, (SELECT COUNT(*) FROM (SELECT 1 FROM "
+                    f"{table} AS t WHERE t.fingerprint = wanted.fingerprint{condition} LIMIT ?)) FROM wanted"
+                )
+                for fingerprint, count in db.execute(sql, [*map(_signed, chunk), *parameters, cap]):
+                    counts[_unsigned(fingerprint)] = int(count)
+        return counts
 
     def story_carriers(self, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
-        sql = "SELECT carriers FROM fingerprint_stories WHERE fingerprint = ? AND story = ?"
-        found: dict[tuple[int, str], int] = {}
+        wanted = list(dict.fromkeys(pairs))
+        found = dict.fromkeys(wanted, 0)
         with self._lock:
             db = self._db()
-            for fp, story in pairs:
-                row = db.execute(sql, (_signed(fp), story)).fetchone()
-                found[(fp, story)] = int(row[0]) if row else 0
+            for chunk in _chunks(wanted, _MAX_VARIABLES // 2):
+                # CROSS JOIN: the wanted pairs drive, each a primary-key search.
+                sql = (
+                    f"WITH wanted(fingerprint, story) AS (VALUES {', '.join('(?, ?)' for _ in chunk)}) "
+                    "SELECT t.fingerprint, t.story, t.carriers FROM wanted CROSS JOIN fingerprint_stories AS t "
+                    "ON t.fingerprint = wanted.fingerprint AND t.story = wanted.story"
+                )
+                for fingerprint, story, carriers in db.execute(sql, [v for fp, st in chunk for v in (_signed(fp), st)]):
+                    found[(_unsigned(fingerprint), story)] = int(carriers)
         return found
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
