@@ -99,14 +99,16 @@ def text_features(text: str, settings: IndexSettings, stored: bytes = b"") -> Te
     return features
 
 
-def analyse_text(text: str, settings: IndexSettings) -> Analysis:
-    """Features, signatures and bucket keys of a text under ``settings`` (no storage needed).
+def analyse_text(text: str, settings: IndexSettings, *, with_gist: bool = True) -> Analysis:
+    """Features, signatures and bucket keys of a text under ``settings`` (no storage needed);
+    ``with_gist=False`` leaves the gist for the matcher to compute if another language needs it
+    (a text only looked up: its gist is never stored).
 
     Each passage's bucket keys are pairs of its rarest words (:mod:`wiretrace.core.passage_keys`),
     then (semantic layer) the bands of its embedding's top-dimension set, in a separate key family.
     """
     features = text_features(text, settings)
-    if settings.cross_language:
+    if settings.gists and with_gist:
         features = replace(features, gist=gist_of(features))
     hasher = _hasher(settings.num_perm, settings.seed)
     document_signature = hasher.signature(features.shingles)

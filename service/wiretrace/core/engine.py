@@ -101,7 +101,7 @@ class Wiretrace:
         self._clock = clock
         self._write_lock = threading.Lock()
         self._matcher = Matcher(self.settings, feature_cache_size)
-        self._gists = GistIndex() if self.settings.cross_language else None
+        self._gists = GistIndex() if self.settings.gists else None
         if self.settings.semantic:
             semantic.check_available()
         storage.open(self.identity, index_parameters(self.settings))
@@ -379,7 +379,7 @@ class Wiretrace:
             validate_text(text, self.settings.max_text_chars)
             query_text = text
         admits = match_filter.bind(own_time, source) if match_filter else None
-        analysis = self.analyse(query_text)
+        analysis = analyse_text(query_text, self.settings, with_gist=False)
         language = language or detect_language(query_text)
         matches, records = self._matcher.match(self._view(), analysis, exclude, source, admits, language)
         kept = tuple(matches[:limit])

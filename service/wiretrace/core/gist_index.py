@@ -49,6 +49,13 @@ class GistIndex:
                 if len(page) < _PAGE:
                     break
 
+    def holds_other_languages(self, language: str) -> bool:
+        """Whether any article of another language the encoder knows has a gist here."""
+        with self._lock:
+            return any(
+                other != language and other in ENCODER_LANGUAGES and len(graph) for other, graph in self._graphs.items()
+            )
+
     def nearest(self, gist: Gist, language: str, limit: int, min_cosine: float) -> list[tuple[str, float]]:
         """Articles of other languages than ``language`` whose gists are closest, at
         ``min_cosine`` or more, closest first (languages the encoder knows only)."""

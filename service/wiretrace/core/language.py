@@ -34,4 +34,5 @@ def detect_language(text: str) -> str:
 
             _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         code, probability = _identifier.classify(sample)
-    return str(code) if probability >= _MIN_PROBABILITY else ""
+    # "zxx" is the model's "no linguistic content" (tables of figures): unknown as well.
+    return str(code) if probability >= _MIN_PROBABILITY and code != "zxx" else ""

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from wiretrace.core.analysis import Analysis, text_features
 from wiretrace.core.features import SentenceSets, TextFeatures, decode_sentence_sets
 from wiretrace.core.filters import Admits
+from wiretrace.core.gist import gist_of
 from wiretrace.core.matching import screen, verify
 from wiretrace.core.model import Match, MatchKind, SharedPassage
 from wiretrace.core.ports import ArticleRecord
@@ -228,10 +229,12 @@ class Matcher:
     ) -> None:
         """Add the matches of the articles in other languages whose gists are nearest the query's:
         translations share no words for the LSH index to find them by."""
-        gist = analysis.features.gist
-        if not self.settings.cross_language or gist is None or language not in ENCODER_LANGUAGES:
-            return
         settings = self.settings
+        if not settings.gists or language not in ENCODER_LANGUAGES or not view.holds_other_languages(language):
+            return
+        gist = analysis.features.gist if analysis.features.gist is not None else gist_of(analysis.features)
+        if gist is None:
+            return
         nearest = view.nearest_gists(gist, language, settings.cross_language_candidates, settings.gist_min_cosine)
         matched = {m.article_id for m in matches}
         found = reads.of(i for i in nearest if i not in seen and i not in matched)

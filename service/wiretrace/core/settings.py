@@ -193,6 +193,11 @@ class IndexSettings:
         FeatureConfig(self.shingle_size, self.passage_min_features)  # validates
 
     @property
+    def gists(self) -> bool:
+        """Whether articles get gists (core/gist.py): across languages, with meanings on demand."""
+        return self.cross_language and self.verify_meaning and not self.semantic
+
+    @property
     def passage_perms(self) -> int:
         """``passage_num_perm`` with 0 resolved."""
         return self.passage_num_perm or self.num_perm

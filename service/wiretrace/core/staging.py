@@ -165,6 +165,12 @@ class Overlay:
         merged = [*near, *found[: max(limit - len(near) - reserved, 0)], *quoted]
         return list(dict.fromkeys(merged))[:limit]
 
+    def holds_other_languages(self, language: str) -> bool:
+        """Whether the store or the batch holds gists of another language than ``language``."""
+        if self._gist_index is not None and self._gist_index.holds_other_languages(language):
+            return True
+        return any(other != language and other in ENCODER_LANGUAGES for _, other, _ in self._gists)
+
     def nearest_gists(self, gist: Gist, language: str, limit: int, min_cosine: float) -> list[str]:
         """Articles of other languages whose gists are closest (:class:`GistIndex`), the batch's
         own included, closest first."""
