@@ -86,10 +86,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.wait(10)
 
 
-@pytest.fixture(scope="session")
-def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("redis-cluster")
-    ports = [_cluster_port() for _ in range(3)]
+def start_cluster(root: Path, masters: int = 3) -> tuple[str, list[subprocess.Popen[bytes]]]:
+    """A Redis Cluster of ``masters`` nodes (no replicas) under ``root``, in state ok: its URL
+    and processes (the caller stops them)."""
+    ports = [_cluster_port() for _ in range(masters)]
     processes = [
         _start(root / str(port), port, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
         for port in ports
@@ -111,9 +111,21 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             time.sleep(0.1)
         else:
             raise AssertionError("redis cluster did not reach cluster_state:ok")
-        yield f"redis://127.0.0.1:{ports[0]}/0"
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(10)
+    except BaseException:
+        stop(processes)
+        raise
+    return f"redis://127.0.0.1:{ports[0]}/0", processes
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, processes = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
+    yield url
+    stop(processes)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from boilerplate_stories import LIMIT, QUOTED, quoting_story, sharing, wire_story, with_funding_note
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import IndexMismatch
 from wiretrace.core.maintenance import check_consistency
@@ -25,6 +27,7 @@ from wiretrace.core.model import (
     SharedPassage,
 )
 from wiretrace.core.ports import ArticleRecord, ChangeSet, IndexIdentity, Storage
+from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.memory import MemoryStorage
 from wiretrace.storage.redis import RedisStorage
 from wiretrace.storage.sqlite import SqliteStorage
@@ -194,17 +197,51 @@ def test_candidates_and_deletes(storage: Storage) -> None:
     assert storage.stats().articles == 1
 
 
-def test_fingerprint_counts(storage: Storage) -> None:
+def test_fingerprint_counts_per_outlet(storage: Storage) -> None:
     first = _record("a", "c", [1, 2, 3, 4], [[1, 1, 1, 1]], 0)
     second = _record("b", "d", [5, 6, 7, 8], [[2, 2, 2, 2], [3, 3, 3, 3]], 0)
     storage.apply(ChangeSet(records=[first, second]))
-    assert storage.fingerprint_counts([100, 101, 999], 10) == {100: 2, 101: 1, 999: 0}
-    assert storage.fingerprint_counts([100, 101], 10, source="wire") == {100: 2, 101: 1}
-    assert storage.fingerprint_counts([100], 10, source="elsewhere") == {100: 0}
-    assert storage.fingerprint_counts([100], 1)[100] >= 1  # counted up to the cap at least
+    assert storage.fingerprint_counts([100, 101, 999], 10, "wire") == {100: 2, 101: 1, 999: 0}
+    assert storage.fingerprint_counts([100], 10, "elsewhere") == {100: 0}
+    assert storage.fingerprint_counts([100], 1, "wire")[100] >= 1  # counted up to the cap at least
     storage.apply(ChangeSet(deletes=["b"]))
-    assert storage.fingerprint_counts([100, 101], 10) == {100: 1, 101: 0}
-    assert storage.fingerprint_counts([100, 101], 10, source="wire") == {100: 1, 101: 0}
+    assert storage.fingerprint_counts([100, 101], 10, "wire") == {100: 1, 101: 0}
+
+
+def _carrying(article_id: str, story: str, fingerprints: list[int]) -> ArticleRecord:
+    """An article of story cluster ``story`` ("": of none) whose passages have these wordings."""
+    record = _record(article_id, story, [1, 2, 3, 4], [[9, 9, 9, 9]] * len(fingerprints))
+    return replace(record, passage_fingerprints=tuple(fingerprints))
+
+
+def test_story_counts_count_stories_not_copies(storage: Storage) -> None:
+    storage.apply(
+        ChangeSet(
+            records=[
+                _carrying("a", "s1", [7, 9]),
+                _carrying("b", "s1", [7, 7]),  # a wording twice in one article counts once
+                _carrying("c", "s2", [7, 2**64 - 1]),
+            ]
+        )
+    )
+    storage.apply(ChangeSet(records=[_carrying("d", "s1", [7, 9]), _carrying("alone", "", [7, 8])]))
+    assert storage.story_counts([7, 8, 9, 2**64 - 1, 10], 10) == {7: 3, 8: 1, 9: 1, 2**64 - 1: 1, 10: 0}
+    assert storage.story_counts([7], 2) == {7: 2}  # up to the cap
+    assert storage.story_counts([7], -1) == {7: 3}  # no cap
+    pairs = [(7, "s1"), (7, "s2"), (9, "s1"), (7, "article:alone"), (8, "s1")]
+    assert storage.story_carriers(pairs) == {
+        (7, "s1"): 3,
+        (7, "s2"): 1,
+        (9, "s1"): 2,
+        (7, "article:alone"): 1,  # an article in no story cluster is a story of its own
+        (8, "s1"): 0,
+    }
+    storage.apply(ChangeSet(deletes=["a", "c"]))  # s1 keeps two carriers of 7, s2 had one
+    assert storage.story_counts([7, 9, 2**64 - 1], 10) == {7: 2, 9: 1, 2**64 - 1: 0}
+    assert storage.story_carriers([(7, "s1"), (7, "s2"), (9, "s1")]) == {(7, "s1"): 2, (7, "s2"): 0, (9, "s1"): 1}
+    storage.apply(ChangeSet(deletes=["b", "d", "alone"]))
+    assert storage.story_counts([7, 8, 9], 10) == {7: 0, 8: 0, 9: 0}
+    assert storage.story_carriers([(7, "s1"), (8, "article:alone")]) == {(7, "s1"): 0, (8, "article:alone"): 0}
 
 
 def _member(
@@ -369,4 +406,21 @@ def test_a_thousand_copies_page_and_re_root(make_storage: Factory) -> None:
     engine.delete("original")
     cluster = engine.cluster_of("copy0500", page_size=5)
     assert cluster.root_id == "copy0001" and cluster.member_count == 999
+    assert check_consistency(engine) == []
+
+
+def test_a_wire_story_over_the_boilerplate_limit_keeps_its_quoted_paragraph(make_storage: Factory) -> None:
+    """Copies of one story count as one story towards boilerplate, and unrelated stories each
+    count (tests/core/test_boilerplate.py), on every backend."""
+    engine = Wiretrace(make_storage(), IndexSettings(boilerplate_stories=LIMIT))
+    ingested = engine.ingest_batch([IngestRequest(d) for d in wire_story()[:3]])
+    assert all(not isinstance(r, Exception) for r in ingested)
+    for draft in wire_story()[3:]:
+        engine.ingest(draft)
+    quoting = quoting_story()
+    assert sharing(engine.ingest(quoting).matches, quoting.text, QUOTED)
+    for number in range(LIMIT):
+        engine.ingest(with_funding_note(number))
+    assert engine.ingest(with_funding_note(LIMIT)).matches == ()
+    engine.delete("wire")
     assert check_consistency(engine) == []

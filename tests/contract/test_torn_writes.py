@@ -45,7 +45,7 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("part", ["_write_buckets", "_write_lineage"])
+@pytest.mark.parametrize("part", ["_write_stories", "_write_buckets", "_write_lineage"])
 @pytest.mark.parametrize("mode", ["node", "cluster"])
 def test_a_batch_killed_half_way_is_completed_by_the_next_writer(
     part: str, mode: str, request: pytest.FixtureRequest

@@ -72,6 +72,23 @@ def test_check_finds_a_wrong_cluster_label_and_a_dangling_edge(tmp_path: Path) -
     engine.close()
 
 
+def test_check_finds_story_counts_that_disagree_with_the_articles(tmp_path: Path) -> None:
+    _seeded(tmp_path).close()
+    with closing(sqlite3.connect(tmp_path / "wiretrace.sqlite3")) as db, db:
+        fingerprint, story = db.execute("SELECT fingerprint, story FROM fingerprint_stories LIMIT 1").fetchone()
+        db.execute(
+            "UPDATE fingerprint_stories SET carriers = 2 WHERE fingerprint = ? AND story = ?", (fingerprint, story)
+        )
+        db.execute("INSERT INTO fingerprint_stories VALUES (?, 'a-story-long-gone', 1)", (fingerprint,))
+    engine = Wiretrace(SqliteStorage(tmp_path))
+    shown = f"{fingerprint % 2**64:016x}"
+    assert sorted(check_consistency(engine)) == [
+        f"passage wording {shown}: counted in 2 stories, its stored articles are in 1",
+        f"passage wording {shown}: story {story} counts 2 carrier(s), 1 stored",
+    ]
+    engine.close()
+
+
 def test_stored_features_are_used_for_verification_and_checked(tmp_path: Path) -> None:
     engine = _seeded(tmp_path)
     record = engine.storage.get_records(["000"])["000"]

@@ -97,6 +97,16 @@ class PassageFeatures:
 
 
 @dataclass(frozen=True, slots=True)
+class SentenceOrder:
+    """A text's sentences (passages, then fragments) with their order in the text: ``order``
+    lists sentence numbers by position, ``position`` gives each number's place."""
+
+    sentences: tuple[PassageFeatures, ...]
+    order: tuple[int, ...]
+    position: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TextFeatures:
     """Everything matching needs from one text."""
 
@@ -116,8 +126,10 @@ class TextFeatures:
     fragments: tuple[PassageFeatures, ...] = ()
     # The meaning of the text's opening, to find its translations (:mod:`wiretrace.core.gist`).
     gist: npt.NDArray[np.float32] | None = None
-    # :meth:`distinct`, computed on first use (not copied by ``dataclasses.replace``).
+    # :meth:`distinct` and :meth:`sentence_order`, computed on first use (not copied by
+    # ``dataclasses.replace``): a stored copy is aligned with every later copy of its story.
     _distinct: DistinctSets | None = field(default=None, init=False, repr=False, compare=False)
+    _order: SentenceOrder | None = field(default=None, init=False, repr=False, compare=False)
 
     def sentence_sets(self) -> SentenceSets:
         sizes = np.bincount(self.flat_owners, minlength=len(self.passages)).astype(np.int64)
@@ -142,6 +154,19 @@ class TextFeatures:
     def sentences(self) -> tuple[PassageFeatures, ...]:
         """Passages, then fragments: the numbering :class:`Meanings` and alignment use."""
         return self.passages + self.fragments
+
+    def sentence_order(self) -> SentenceOrder:
+        """:attr:`sentences` in text order, computed once."""
+        if self._order is None:
+            sentences = self.sentences
+            order = tuple(sorted(range(len(sentences)), key=lambda i: sentences[i].span.start))
+            position = [0] * len(sentences)
+            for at, sentence in enumerate(order):
+                position[sentence] = at
+            computed = SentenceOrder(sentences, order, tuple(position))
+            object.__setattr__(self, "_order", computed)
+            return computed
+        return self._order
 
     @classmethod
     def build(
@@ -190,10 +215,24 @@ class DistinctSets:
     # ``features`` sorted, with the set of each: for looking up words by value.
     sorted_features: HashArray
     sorted_owners: npt.NDArray[np.int64]
+    # :meth:`members`, computed on first use.
+    _members: tuple[list[int], list[int], list[int]] | None = field(default=None, init=False, repr=False)
 
     @property
     def count(self) -> int:
         return int(self.first.size)
+
+    def members(self) -> tuple[list[int], list[int], list[int]]:
+        """Each set's sentences in text order, set after set: (sentences, starts, ends), set ``d``
+        holding ``sentences[starts[d] : ends[d]]``; computed once (do not change the lists)."""
+        if self._members is None:
+            order = np.lexsort((np.arange(self.of.size), self.of))
+            counts = np.bincount(self.of, minlength=self.count)
+            ends = np.cumsum(counts)
+            computed = (order.tolist(), (ends - counts).tolist(), ends.tolist())
+            object.__setattr__(self, "_members", computed)
+            return computed
+        return self._members
 
 
 def _mix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

@@ -29,8 +29,14 @@ INDEX_PARAMETERS = (
 LINEAGE_VERSION = "story+statement-clusters/1"
 # How records and evidence are stored (wiretrace.core.record_codec): another layout needs a reindex.
 RECORDS_VERSION = "binary/1"
+# What boilerplate counts are kept of (Storage.story_counts): another layout needs a reindex.
+BOILERPLATE_VERSION = "stories/1"
 # What a stored identity from before a field existed had instead.
-_BEFORE = {"lineage": "connected components (before 2026-12)", "records": "columns and JSON evidence (before 2026-12)"}
+_BEFORE = {
+    "lineage": "connected components (before 2026-12)",
+    "records": "columns and JSON evidence (before 2026-12)",
+    "boilerplate": "articles (before 2026-12)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class IndexIdentity:
     # How lineage clusters are stored: a store of an older layout needs a reindex.
     lineage: str = LINEAGE_VERSION
     records: str = RECORDS_VERSION
+    boilerplate: str = BOILERPLATE_VERSION
 
     @classmethod
     def of(cls, settings: IndexSettings) -> IndexIdentity:
@@ -76,7 +83,8 @@ class IndexIdentity:
         return (
             f"features={self.feature_version} num_perm={self.num_perm} seed={self.seed} "
             f"shingle_size={self.shingle_size} document_lsh={self.document_bands}x{self.document_rows} "
-            f"passage_lsh={self.passage_bands}x{self.passage_rows} lineage={self.lineage} records={self.records}"
+            f"passage_lsh={self.passage_bands}x{self.passage_rows} lineage={self.lineage} records={self.records} "
+            f"boilerplate={self.boilerplate}"
         )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from wiretrace.core.analysis import Analysis
 from wiretrace.core.codec import (
@@ -39,7 +40,7 @@ from wiretrace.core.model import (
     Membership,
     PassageKind,
 )
-from wiretrace.core.ports import ArticleRecord, ChangeSet
+from wiretrace.core.ports import ArticleRecord, ChangeSet, Storage
 from wiretrace.core.through import ImpliedPassage, verify_through
 from wiretrace.core.translation import verify_translation
 
@@ -73,12 +74,14 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
 
     Checks: each article's stored signature and bucket keys are what its text gives now, and
     its own buckets find it; every edge joins two stored articles and its evidence still holds;
-    the clusters' memberships, sizes, roots and parent edges agree (:func:`_cluster_problems`).
+    the clusters' memberships, sizes, roots and parent edges agree (:func:`_cluster_problems`);
+    the stories counted for each passage wording are those of its stored articles (:class:`_Wordings`).
     """
     problems: list[str] = []
     storage = engine.storage
     labels: dict[str, str] = {}
     ids: list[str] = []
+    wordings = _Wordings()
     for batch in _batches(storage.iter_articles(batch_size), batch_size):
         records = storage.get_records(a.article_id for a in batch)
         for article in batch:
@@ -88,6 +91,7 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
             if record is None:
                 problems.append(f"{article.article_id}: listed but has no record")
                 continue
+            wordings.add(article.story_key, record.passage_fingerprints)
             expected = engine.analyse(article.text)
             if not np.array_equal(record.document_signature, expected.document_signature):
                 problems.append(f"{article.article_id}: stored signature differs from its text's")
@@ -110,7 +114,69 @@ def check_consistency(engine: Wiretrace, batch_size: int = 500) -> list[str]:
                 problems.append(f"edge {query_id} -> {matched_id}: {end} is not stored")
     problems.extend(_stale_evidence(engine, [e for e in unique.values() if {e.query_id, e.matched_id} <= known]))
     problems.extend(_cluster_problems(engine, ids, labels, batch_size))
+    problems.extend(wordings.problems(storage, batch_size))
     return problems
+
+
+class _Wordings:
+    """The passage wordings of the stored articles with the story of each, to check the stories
+    the store counts for them (``Storage.story_counts``, kept per write). Held as arrays, 12 bytes
+    a passage: less than the edges the check holds."""
+
+    def __init__(self) -> None:
+        self._stories: dict[str, int] = {}
+        self._fingerprints: list[npt.NDArray[np.uint64]] = []
+        self._owners: list[npt.NDArray[np.uint32]] = []
+
+    def add(self, story: str, fingerprints: Iterable[int]) -> None:
+        own = np.unique(np.fromiter(fingerprints, dtype=np.uint64))
+        self._fingerprints.append(own)
+        self._owners.append(np.full(own.size, self._stories.setdefault(story, len(self._stories)), dtype=np.uint32))
+
+    def problems(self, storage: Storage, batch_size: int) -> list[str]:
+        """Wordings counted in another number of stories than their stored articles are in, and
+        stories counted with another number of carriers than they hold."""
+        if not self._fingerprints:
+            return []
+        fingerprints = np.concatenate(self._fingerprints)
+        owners = np.concatenate(self._owners)
+        order = np.lexsort((owners, fingerprints))
+        fingerprints, owners = fingerprints[order], owners[order]
+        pair_starts = np.flatnonzero(
+            np.concatenate(([True], (fingerprints[1:] != fingerprints[:-1]) | (owners[1:] != owners[:-1])))
+        )
+        carriers = np.diff(np.append(pair_starts, fingerprints.size))
+        pair_fingerprints, pair_stories = fingerprints[pair_starts], owners[pair_starts]
+        wordings, wording_starts = np.unique(pair_fingerprints, return_index=True)
+        stories = np.diff(np.append(wording_starts, pair_fingerprints.size))
+        names = list(self._stories)
+        problems: list[str] = []
+        for start in range(0, wordings.size, batch_size):
+            chunk = wordings[start : start + batch_size].tolist()
+            counted = storage.story_counts(chunk, -1)
+            for fingerprint, expected in zip(chunk, stories[start : start + batch_size].tolist(), strict=True):
+                if counted.get(fingerprint) != expected:
+                    problems.append(
+                        f"passage wording {fingerprint:016x}: counted in {counted.get(fingerprint)} stories, "
+                        f"its stored articles are in {expected}"
+                    )
+        for start in range(0, pair_starts.size, batch_size):
+            pairs = [
+                (fingerprint, names[story])
+                for fingerprint, story in zip(
+                    pair_fingerprints[start : start + batch_size].tolist(),
+                    pair_stories[start : start + batch_size].tolist(),
+                    strict=True,
+                )
+            ]
+            found = storage.story_carriers(pairs)
+            for pair, expected in zip(pairs, carriers[start : start + batch_size].tolist(), strict=True):
+                if found.get(pair) != expected:
+                    problems.append(
+                        f"passage wording {pair[0]:016x}: story {pair[1]} counts {found.get(pair)} carrier(s), "
+                        f"{expected} stored"
+                    )
+        return problems
 
 
 def _cluster_problems(engine: Wiretrace, ids: list[str], labels: dict[str, str], batch_size: int) -> list[str]:

@@ -370,11 +370,12 @@ class Matcher:
                 records[article_id] = record
 
     def _boilerplate(self, view: Overlay, analysis: Analysis, source: str) -> set[int]:
-        """The query's sentences that are boilerplate: wording that recurs verbatim in many articles
-        anywhere, or in several of the same outlet's (site furniture, bios)."""
+        """The query's sentences that are boilerplate: wording that recurs verbatim in many different
+        stories (a disclaimer, a newsletter pitch; a wire story's own sentences are one story's,
+        however many outlets run it), or in several of the same outlet's articles (site furniture, bios)."""
         own = {p.fingerprint for p in analysis.features.passages}
-        limit = self.settings.boilerplate_max_articles
-        boilerplate = {fp for fp, count in view.fingerprint_counts(own, limit).items() if count >= limit}
+        limit = self.settings.boilerplate_stories
+        boilerplate = {fp for fp, count in view.story_counts(own, limit).items() if count >= limit}
         if source:
             outlet_limit = self.settings.outlet_boilerplate_articles
             by_outlet = view.fingerprint_counts(own, outlet_limit, source)

@@ -17,6 +17,7 @@ from wiretrace.core.features import (
     DistinctSets,
     Meanings,
     PassageFeatures,
+    SentenceOrder,
     SentenceSets,
     TextFeatures,
     distinct_sets,
@@ -394,13 +395,15 @@ def _occurrences(
     sets: DistinctSets, passages: tuple[PassageFeatures, ...], boilerplate: Collection[int]
 ) -> tuple[list[int], list[int], list[int]]:
     """Per distinct set, its sentences in text order, boilerplate left out: (sentences, starts, ends)."""
+    usable = [p.fingerprint not in boilerplate for p in passages] if boilerplate else []
+    if all(usable):
+        sentences, starts, ends = sets.members()
+        return sentences, list(starts), ends  # the starts are advanced as sentences are taken
     order = np.lexsort((np.arange(sets.of.size), sets.of))
-    if boilerplate:
-        usable = np.array([p.fingerprint not in boilerplate for p in passages], dtype=bool)
-        order = order[usable[order]]
+    order = order[np.array(usable, dtype=bool)[order]]
     counts = np.bincount(sets.of[order], minlength=sets.count)
-    ends = np.cumsum(counts)
-    return order.tolist(), (ends - counts).tolist(), ends.tolist()
+    end_at = np.cumsum(counts)
+    return order.tolist(), (end_at - counts).tolist(), end_at.tolist()
 
 
 def align_passages(
@@ -452,12 +455,12 @@ def align_passages(
         if len(chosen) < settings.semantic_min_coverage * shorter:
             chosen = []
     aligned = len(chosen)
-    query_text, matched_text = _TextOrder(query), _TextOrder(matched)
     if chosen:
         # A near-duplicate extends by words alone (its sentences align anyway; no encoder work).
         shorter = min(len(query.passages), len(matched.passages))
         use_meaning = by_meaning and aligned < settings.near_duplicate_coverage * shorter
-        chosen = _extend(chosen, query_text, matched_text, settings, boilerplate, use_meaning)
+        chosen = _extend(chosen, query, matched, settings, boilerplate, use_meaning)
+    query_text, matched_text = query.sentence_order(), matched.sentence_order()
     chosen.sort(key=lambda p: query_text.position[p.query_index])
     passages = _merge_runs(chosen, query_text, matched_text)
     return passages, sum(p.shared for p in chosen), aligned
@@ -556,22 +559,10 @@ def _in_run(pair: _PassagePair, chosen: list[_PassagePair]) -> bool:
     )
 
 
-class _TextOrder:
-    """A text's sentences (passages, then fragments: :attr:`TextFeatures.sentences`) in text order."""
-
-    def __init__(self, features: TextFeatures) -> None:
-        self.features = features
-        self.sentences = features.sentences
-        self.order = sorted(range(len(self.sentences)), key=lambda i: self.sentences[i].span.start)
-        self.position = [0] * len(self.sentences)
-        for position, sentence in enumerate(self.order):
-            self.position[sentence] = position
-
-
 def _extend(
     chosen: list[_PassagePair],
-    query: _TextOrder,
-    matched: _TextOrder,
+    query: TextFeatures,
+    matched: TextFeatures,
     settings: IndexSettings,
     boilerplate: Collection[int],
     use_meaning: bool,
@@ -581,17 +572,21 @@ def _extend(
     alignment. A statement quoted in two translations is several sentences, some too short
     or too freely rendered to align on their own ("The security forces are working hard" ~
     "Law and order forces are working hard")."""
+    own, other = query.sentence_order(), matched.sentence_order()
+    own_size, other_size = len(own.order), len(other.order)
     used_query = {p.query_index for p in chosen}
     used_matched = {p.matched_index for p in chosen}
+    if len(used_query) == own_size or len(used_matched) == other_size:
+        return chosen  # every neighbour on one side is aligned already (a near-duplicate)
     added: list[_PassagePair] = []
-    for pair in sorted(chosen, key=lambda p: query.position[p.query_index]):
+    for pair in sorted(chosen, key=lambda p: own.position[p.query_index]):
         for step in (-1, 1):
-            query_at, matched_at = query.position[pair.query_index], matched.position[pair.matched_index]
+            query_at, matched_at = own.position[pair.query_index], other.position[pair.matched_index]
             for _ in range(settings.max_extension):
                 query_at, matched_at = query_at + step, matched_at + step
-                if not (0 <= query_at < len(query.order) and 0 <= matched_at < len(matched.order)):
+                if not (0 <= query_at < own_size and 0 <= matched_at < other_size):
                     break
-                first, second = query.order[query_at], matched.order[matched_at]
+                first, second = own.order[query_at], other.order[matched_at]
                 if first in used_query or second in used_matched:
                     break
                 extended = _neighbours_align(query, matched, first, second, settings, boilerplate, use_meaning)
@@ -604,8 +599,8 @@ def _extend(
 
 
 def _neighbours_align(
-    query: _TextOrder,
-    matched: _TextOrder,
+    query: TextFeatures,
+    matched: TextFeatures,
     first: int,
     second: int,
     settings: IndexSettings,
@@ -613,7 +608,7 @@ def _neighbours_align(
     use_meaning: bool,
 ) -> _PassagePair | None:
     """The pair of two neighbouring sentences if they align at the extension bar."""
-    one, two = query.sentences[first], matched.sentences[second]
+    one, two = query.sentence_order().sentences[first], matched.sentence_order().sentences[second]
     if one.fingerprint in boilerplate or two.fingerprint in boilerplate:
         return None
     if one.fingerprint == two.fingerprint:
@@ -622,7 +617,7 @@ def _neighbours_align(
     jaccard = shared / (one.features.size + two.features.size - shared)
     if shared >= settings.extension_min_shared and jaccard >= settings.extension_min_jaccard:
         return _PassagePair(first, second, jaccard, shared, False, True)
-    meanings, other_meanings = query.features.meanings, matched.features.meanings
+    meanings, other_meanings = query.meanings, matched.meanings
     if not use_meaning or meanings is None or other_meanings is None or shared == 0:
         return None
     cosine = float(meanings.of([first])[0] @ other_meanings.of([second])[0])
@@ -631,34 +626,39 @@ def _neighbours_align(
     return None
 
 
-def _merge_runs(pairs: list[_PassagePair], query: _TextOrder, matched: _TextOrder) -> list[SharedPassage]:
+def _merge_runs(pairs: list[_PassagePair], query: SentenceOrder, matched: SentenceOrder) -> list[SharedPassage]:
     """Sentence pairs consecutive on both sides (in text order) become one maximal passage, one
     of verbatim pairs or one of variant pairs: a sentence quoted word for word inside a statement
     otherwise rendered is a verbatim passage of its own."""
+    query_at, matched_at = query.position, matched.position
     runs: list[list[_PassagePair]] = []
+    last: _PassagePair | None = None
     for pair in pairs:
         if (
-            runs
-            and query.position[pair.query_index] == query.position[runs[-1][-1].query_index] + 1
-            and matched.position[pair.matched_index] == matched.position[runs[-1][-1].matched_index] + 1
-            and pair.verbatim == runs[-1][-1].verbatim
+            last is not None
+            and query_at[pair.query_index] == query_at[last.query_index] + 1
+            and matched_at[pair.matched_index] == matched_at[last.matched_index] + 1
+            and pair.verbatim == last.verbatim
         ):
             runs[-1].append(pair)
         else:
             runs.append([pair])
+        last = pair
     passages = []
     for run in runs:
-        weights = [max(p.shared, 1) for p in run]
-        score = sum(p.similarity * w for p, w in zip(run, weights, strict=True)) / sum(weights)
-        kind = PassageKind.VERBATIM if all(p.verbatim for p in run) else PassageKind.VARIANT
+        weighted = total = 0.0
+        for pair in run:
+            weight = pair.shared if pair.shared > 1 else 1
+            weighted += pair.similarity * weight
+            total += weight
         passages.append(
             SharedPassage(
                 query_start=query.sentences[run[0].query_index].span.start,
                 query_end=query.sentences[run[-1].query_index].span.end,
                 matched_start=matched.sentences[run[0].matched_index].span.start,
                 matched_end=matched.sentences[run[-1].matched_index].span.end,
-                kind=kind,
-                score=round(score, 4),
+                kind=PassageKind.VERBATIM if run[0].verbatim else PassageKind.VARIANT,
+                score=round(weighted / total, 4),
             )
         )
     return passages

@@ -107,6 +107,13 @@ class Article:
         return self.publish_time or self.create_time
 
     @property
+    def story_key(self) -> str:
+        """The story the article is a copy of, for counting stories rather than copies: its story
+        cluster (kept for the article's life: story clusters never merge, a re-root keeps the id),
+        or the article alone when it is in none."""
+        return self.cluster_id or f"article:{self.article_id}"
+
+    @property
     def order(self) -> OrderKey:
         """Its place in lineage: earlier appearance first, then earlier ingest, then id."""
         return (_micros(self.lineage_time), _micros(self.create_time), self.article_id)

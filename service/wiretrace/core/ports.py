@@ -39,7 +39,7 @@ class ArticleRecord:
     document_keys: npt.NDArray[np.uint64]
     # Shape (passages, passage_bands).
     passage_keys: npt.NDArray[np.uint64]
-    # Exact-wording fingerprints of the indexed passages (for boilerplate counts).
+    # Exact-wording fingerprints of the indexed passages (for boilerplate counts, per story and per outlet).
     passage_fingerprints: tuple[int, ...]
     # The lexical features (``wiretrace.core.features.encode_features``), so that a later article
     # is verified against this one without re-reading its text; empty = not stored.
@@ -148,9 +148,23 @@ class Storage(Protocol):
         """Whether any of the buckets of these keys holds the article (for ``check``)."""
         ...
 
-    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
-        """How many stored articles (of ``source`` only, if given) contain each exact-wording
-        fingerprint, counted up to ``cap`` (a count of ``cap`` means "at least")."""
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str) -> dict[int, int]:
+        """How many stored articles of outlet ``source`` contain each exact-wording fingerprint,
+        counted up to ``cap`` (a count of ``cap`` means "at least")."""
+        ...
+
+    def story_counts(self, fingerprints: Iterable[int], cap: int) -> dict[int, int]:
+        """How many distinct stories (:attr:`Article.story_key`) have a stored article containing
+        each exact-wording fingerprint, counted up to ``cap`` (a negative cap counts them all).
+
+        Kept per write, not counted from the articles: a story's 5,000th copy costs what its
+        second did, and a wire story's own sentences count once however many outlets run it.
+        """
+        ...
+
+    def story_carriers(self, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """For each (fingerprint, story key), how many stored articles of that story contain the
+        fingerprint (0 for none): what a batch's own copies add to :meth:`story_counts`."""
         ...
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:

@@ -82,8 +82,9 @@ class IndexSettings:
     extension_min_shared: int = 2
     extension_min_jaccard: float = 0.3
     extension_min_cosine: float = 0.7
-    # A passage whose exact wording is in this many stored articles is boilerplate.
-    boilerplate_max_articles: int = 200
+    # A passage whose exact wording is in articles of this many distinct stories is boilerplate
+    # (stories, not copies: a wire story run by thousands of outlets is one).
+    boilerplate_stories: int = 200
     # ... or is in this many earlier articles of the same outlet (site furniture, author bios).
     outlet_boilerplate_articles: int = 3
     max_text_chars: int = 1_000_000
@@ -151,8 +152,8 @@ class IndexSettings:
             raise ValueError(f"passage_min_shared must be at least 1, got {self.passage_min_shared}")
         if self.outlet_boilerplate_articles < 2:
             raise ValueError(f"outlet_boilerplate_articles must be at least 2, got {self.outlet_boilerplate_articles}")
-        if self.boilerplate_max_articles < 2:
-            raise ValueError(f"boilerplate_max_articles must be at least 2, got {self.boilerplate_max_articles}")
+        if self.boilerplate_stories < 2:
+            raise ValueError(f"boilerplate_stories must be at least 2, got {self.boilerplate_stories}")
         if not 0.0 <= self.semantic_margin < 1.0:
             raise ValueError(f"semantic_margin must be in [0, 1), got {self.semantic_margin}")
         if not 1 <= self.semantic_top_dims <= EMBEDDING_DIMENSIONS:

@@ -52,6 +52,47 @@ class _PendingBuckets:
         return numbers
 
 
+class _PendingStories:
+    """How a batch changes the stories that carry each passage wording: fingerprint -> story key
+    -> carriers added (negative: removed), laid over the store's counts."""
+
+    def __init__(self) -> None:
+        self._changes: defaultdict[int, Counter[str]] = defaultdict(Counter)
+
+    def change(self, record: ArticleRecord, carriers: int) -> None:
+        story = record.article.story_key
+        for fingerprint in set(record.passage_fingerprints):
+            self._changes[fingerprint][story] += carriers
+
+    def counts(self, storage: Storage, fingerprints: Iterable[int], cap: int) -> dict[int, int]:
+        """``storage.story_counts`` as the batch leaves them: a story counts once however many of
+        its copies the batch adds, and not again when the store counts it already."""
+        wanted = set(fingerprints)
+        changed = {
+            fingerprint: stories
+            for fingerprint in wanted & self._changes.keys()
+            if (stories := {story: c for story, c in self._changes[fingerprint].items() if c})
+        }
+        # Stories the batch may take away: the store is asked beyond the cap by as many.
+        removable = {fingerprint: sum(c < 0 for c in stories.values()) for fingerprint, stories in changed.items()}
+        asked = cap + max(removable.values(), default=0) if cap >= 0 else cap
+        counted = storage.story_counts(wanted, asked)
+        # A changed story moves the count only if the store holds none, or the batch removes all,
+        # of its carriers; a count that stays at the cap whatever the batch removes needs no look.
+        undecided = [
+            (fingerprint, story)
+            for fingerprint, stories in changed.items()
+            if cap < 0 or counted[fingerprint] < cap + removable[fingerprint]
+            for story in stories
+        ]
+        stored = storage.story_carriers(undecided) if undecided else {}
+        for fingerprint, story in undecided:
+            before = stored.get((fingerprint, story), 0)
+            after = before + changed[fingerprint][story]
+            counted[fingerprint] += (after > 0) - (before > 0)
+        return {fp: min(count, cap) if cap >= 0 else count for fp, count in counted.items()}
+
+
 class Overlay:
     """Reads of the store with pending (uncommitted) changes laid over them."""
 
@@ -67,7 +108,9 @@ class Overlay:
         self._pending_ids: list[str] = []
         self._pending_numbers: dict[str, int] = {}
         self._buckets = _PendingBuckets()
-        self._fingerprints: defaultdict[int, int] = defaultdict(int)
+        self._stories = _PendingStories()
+        # Stored articles the batch deletes whose carriers _stories does not subtract yet.
+        self._uncounted_deletes: list[str] = []
         self._source_fingerprints: defaultdict[str, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
         self._edges: list[MatchEdge] = []
         self._memberships: dict[tuple[str, str], Membership] = {}
@@ -142,12 +185,17 @@ class Overlay:
         found.sort(key=lambda hit: -hit[1])
         return list(dict.fromkeys(article_id for article_id, _ in found))[:limit]
 
-    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str) -> dict[int, int]:
         counts = self.storage.fingerprint_counts(fingerprints, cap, source)
-        pending: Mapping[int, int] = (
-            self._fingerprints if source is None else self._source_fingerprints.get(source) or {}
-        )
+        pending: Mapping[int, int] = self._source_fingerprints.get(source) or {}
         return {fp: count + pending.get(fp, 0) for fp, count in counts.items()}
+
+    def story_counts(self, fingerprints: Iterable[int], cap: int) -> dict[int, int]:
+        if self._uncounted_deletes:  # read when a count is first asked: a prune never asks
+            for record in self.storage.get_records(self._uncounted_deletes).values():
+                self._stories.change(record, -1)
+            self._uncounted_deletes = []
+        return self._stories.counts(self.storage, fingerprints, cap)
 
     def matches_of(self, article_id: str) -> list[MatchEdge]:
         if article_id in self._records:
@@ -165,8 +213,8 @@ class Overlay:
         self._pending_numbers[article_id] = number
         self._buckets.add(number, record.document_keys)
         self._buckets.add(number, record.passage_keys)
+        self._stories.change(record, 1)
         for fingerprint in set(record.passage_fingerprints):
-            self._fingerprints[fingerprint] += 1
             self._source_fingerprints[record.article.source][fingerprint] += 1
         self._edges.extend(edges)
         gist = decode_stored_gist(record.features) if record.features else None
@@ -181,11 +229,12 @@ class Overlay:
         pending = self._records.pop(article_id, None)
         if pending is not None:
             del self._pending_numbers[article_id]
+            self._stories.change(pending, -1)
             for fingerprint in set(pending.passage_fingerprints):
-                self._fingerprints[fingerprint] -= 1
                 self._source_fingerprints[pending.article.source][fingerprint] -= 1
         else:
             self._deletes.append(article_id)
+            self._uncounted_deletes.append(article_id)
         self._deleted.add(article_id)
 
     # -- clusters ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ server. Everything is lost with the process.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
@@ -37,6 +37,7 @@ class MemoryStorage:
         self._documents = CompactBuckets()
         self._passages = CompactBuckets()
         self._fingerprints: defaultdict[int, dict[str, str]] = defaultdict(dict)  # fp -> id -> source
+        self._stories: defaultdict[int, Counter[str]] = defaultdict(Counter)  # fp -> story -> carriers
         self._edges: dict[tuple[str, str], MatchEdge] = {}
         self._memberships: dict[tuple[str, str], Membership] = {}
         self._clusters: dict[str, ClusterSummary] = {}
@@ -80,6 +81,7 @@ class MemoryStorage:
                 self._passages.add(self._seq, record.passage_keys)
                 for fingerprint in set(record.passage_fingerprints):
                     self._fingerprints[fingerprint][article.article_id] = article.source
+                    self._stories[fingerprint][article.story_key] += 1
             for edge in changes.edges:
                 self._edges[(edge.query_id, edge.matched_id)] = edge
             for membership in changes.memberships:
@@ -95,8 +97,15 @@ class MemoryStorage:
         self._ids.pop(seq, None)
         self._documents.remove(seq)
         self._passages.remove(seq)
+        story = record.article.story_key
         for fingerprint in set(record.passage_fingerprints):
             self._fingerprints[fingerprint].pop(article_id, None)
+            carriers = self._stories[fingerprint]
+            carriers[story] -= 1
+            if carriers[story] <= 0:
+                del carriers[story]
+            if not carriers:
+                del self._stories[fingerprint]
         for key in [k for k in self._edges if article_id in k]:
             del self._edges[key]
 
@@ -140,14 +149,23 @@ class MemoryStorage:
                 or np.isin(seq, self._passages.hits(passage_keys)[0])
             )
 
-    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str) -> dict[int, int]:
         with self._lock:
             counts = {}
             for fingerprint in set(fingerprints):
                 holders = self._fingerprints.get(fingerprint, {})
-                count = len(holders) if source is None else sum(1 for s in holders.values() if s == source)
+                count = sum(1 for s in holders.values() if s == source)
                 counts[fingerprint] = min(count, cap) if cap >= 0 else count
             return counts
+
+    def story_counts(self, fingerprints: Iterable[int], cap: int) -> dict[int, int]:
+        with self._lock:
+            counts = {fp: len(self._stories.get(fp, ())) for fp in set(fingerprints)}
+            return {fp: min(count, cap) if cap >= 0 else count for fp, count in counts.items()}
+
+    def story_carriers(self, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        with self._lock:
+            return {(fp, story): self._stories[fp][story] if fp in self._stories else 0 for fp, story in pairs}
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
         wanted = set(article_ids)

@@ -1,8 +1,9 @@
 """Redis storage: the whole service state in Redis, shared by stateless service replicas.
 
 Key layout (``P`` is the prefix, default ``wiretrace``); keys are spread over hash
-slots, and only bucket keys of one shard (same hash tag, same slot) are touched by one
-command, so the same code runs on a single node and on Redis Cluster:
+slots; bucket and passage-wording keys are grouped in hash-tagged shards, and a script call
+touches the keys of one shard (one slot) or, on Redis Cluster, of the shards one node serves
+(``wiretrace.storage.redis_shards``), so the same code runs on a single node and on a cluster:
 
 ======================================  ==========  ========================================================
 ``P:meta``                              hash        ``identity``, ``parameters`` (JSON)
@@ -12,8 +13,10 @@ command, so the same code runs on a single node and on Redis Cluster:
 ``P:order``                             sorted set  article ids scored by ingest sequence
 ``P:bd:{P:s<n>}:<key>``                 sorted set  document LSH bucket: ids scored by ingest sequence (n = key % 1024)
 ``P:bp:{P:s<n>}:<key>``                 sorted set  passage LSH bucket
-``P:fp:<fingerprint>``                  set         articles containing that exact passage wording
-``P:fps:<outlet>:<fp>``                 set         the same, for one outlet (``source``)
+``P:f:{P:s<n>}:a:<fp>``                 hash        articles containing that exact passage wording -> the
+                                                    story each is counted in (``Article.story_key``; n = fp % 1024)
+``P:f:{P:s<n>}:s:<fp>``                 hash        story -> how many of those articles it holds (HLEN: stories)
+``P:fps:<outlet>:<fp>``                 set         articles of one outlet (``source``) containing that wording
 ``P:e:<article_id>``                    hash        the article's own best matches: matched id -> evidence
                                                     (binary ``record_codec``, the article as query side)
 ``P:er:<article_id>``                   set         ids of the articles whose matches hold this one
@@ -49,7 +52,7 @@ import hashlib
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
@@ -74,65 +77,22 @@ from wiretrace.core.record_codec import (
     encode_membership,
 )
 from wiretrace.redaction import masked_url
+from wiretrace.storage.redis_shards import (
+    BUCKET_SCRIPT,
+    COUNT_SCRIPT,
+    SHARDS,
+    STORY_SCRIPT,
+    Part,
+    Script,
+    Shards,
+    joined_by_position,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 # The write lock is a lease this long, renewed every third of it while held.
 _LEASE_SECONDS = 6.0
 _LOCK_WAIT_SECONDS = 60
-# Bucket keys are spread over this many hash-tagged shards; one shard's buckets share a slot,
-# so a batch writes them with one script call and a query reads them with one script call.
-_SHARDS = 1024
-# Buckets are sorted sets scored by ingest sequence: a look-up reads the earliest owners only.
-# ARGV[2] holds "member seq\nkey key ...\n" lines (ZADD) or "member\nkey key ...\n" (ZREM).
-_BUCKET_SCRIPT = """
-local prefix, command = KEYS[1], ARGV[1]
-local count = 0
-for head, keys in string.gmatch(ARGV[2], "([^\\n]+)\\n([^\\n]*)\\n") do
-    local member, score = string.match(head, "^(%S+) ?(%S*)$")
-    for key in string.gmatch(keys, "%S+") do
-        if command == "ZADD" then
-            redis.call("ZADD", prefix .. key, score, member)
-        else
-            redis.call("ZREM", prefix .. key, member)
-        end
-        count = count + 1
-    end
-end
-return count
-"""
-# One shard's document (KEYS[1] prefix, ARGV[1] keys) and passage buckets (KEYS[2], ARGV[2]),
-# reading the earliest ARGV[3] / ARGV[4] owners of each: the ARGV[5] articles they hold most
-# often (ties to the earliest read), as a flat list "id, count, id, count, ...".
-_COUNT_SCRIPT = """
-local counts, seen = {}, {}
-for i = 1, 2 do
-    local read = tonumber(ARGV[i + 2]) - 1
-    for key in string.gmatch(ARGV[i], "%S+") do
-        for _, member in ipairs(redis.call("ZRANGE", KEYS[i] .. key, 0, read)) do
-            local count = counts[member]
-            if count == nil then
-                seen[#seen + 1] = member
-                counts[member] = 1
-            else
-                counts[member] = count + 1
-            end
-        end
-    end
-end
-local order = {}
-for position, member in ipairs(seen) do order[member] = position end
-table.sort(seen, function(a, b)
-    if counts[a] ~= counts[b] then return counts[a] > counts[b] end
-    return order[a] < order[b]
-end)
-local found = {}
-for position = 1, math.min(#seen, tonumber(ARGV[5])) do
-    found[#found + 1] = seen[position]
-    found[#found + 1] = counts[seen[position]]
-end
-return found
-"""
 # Lineage order members: (appeared, ingested) + 2**63 as 20 digits each, then the article id.
 _ORDER_OFFSET = 1 << 63
 _ORDER_ID_AT = 42
@@ -151,12 +111,6 @@ def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
             raise StorageUnavailable(f"redis cluster is down: {error}") from error
 
     return wrapper
-
-
-def _queue_script(pipe: Any, script: str, keys: list[str], args: list[str]) -> None:
-    """EVAL in a pipeline of either kind (a cluster pipeline's own ``eval`` is something else);
-    redis-py sends it to the node of the keys' slot."""
-    pipe.execute_command("EVAL", script, len(keys), *keys, *args)
 
 
 def _text(value: bytes | None) -> str:
@@ -234,6 +188,7 @@ class RedisStorage:
         self.url = url
         self.prefix = prefix
         self._cluster = cluster
+        self._shards = Shards(prefix, cluster=cluster)
         self._client: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -295,44 +250,55 @@ class RedisStorage:
         # The length keeps (cluster, parent) pairs apart whatever ":" the ids contain.
         return self._key("mp", str(len(cluster_id)), cluster_id, parent_id)
 
-    def _shard_prefix(self, kind: str, shard: int) -> str:
-        return f"{self.prefix}:{kind}:{{{self.prefix}:s{shard}}}:"
-
-    def _bucket_groups(self, kind: str, keys: npt.NDArray[np.uint64]) -> dict[int, list[str]]:
-        """Bucket keys (hex) grouped by shard: one shard's buckets share a hash slot (hash tag)."""
+    @staticmethod
+    def _by_shard(values: Iterable[int]) -> dict[int, list[str]]:
+        """Bucket keys or fingerprints (hex) grouped by shard: one shard's keys share a hash slot."""
         groups: dict[int, list[str]] = {}
-        for key in dict.fromkeys(keys.ravel().tolist()):
-            groups.setdefault(key % _SHARDS, []).append(format(key, "x"))
+        for value in dict.fromkeys(values):
+            groups.setdefault(value % SHARDS, []).append(format(value, "x"))
         return groups
 
-    def _bucket_names(self, kind: str, keys: npt.NDArray[np.uint64]) -> list[str]:
-        return [
-            self._shard_prefix(kind, shard) + key
-            for shard, hex_keys in self._bucket_groups(kind, keys).items()
-            for key in hex_keys
+    def _shard_names(self, kind: str, keys: npt.NDArray[np.uint64]) -> dict[int, str]:
+        """The buckets' names, space-separated, per shard."""
+        return {
+            shard: " ".join(self._shards.prefix_of(kind, shard) + key for key in hex_keys)
+            for shard, hex_keys in self._by_shard(keys.ravel().tolist()).items()
+        }
+
+    def _fingerprint_story_key(self, fingerprint: int, part: str) -> str:
+        """``P:f:{P:s<n>}:a:<fp>`` (part "a": articles -> story) or ``...:s:<fp>`` ("s": story -> carriers)."""
+        return f"{self._shards.prefix_of('f', fingerprint % SHARDS)}{part}:{format(fingerprint, 'x')}"
+
+    def _write_sharded(
+        self, client: Any, script: Script, command: str, entries: Sequence[tuple[str, str, Iterable[int]]]
+    ) -> None:
+        """Run a write script over (head, kind, values) entries: every shard's values get one
+        compact text of "head\nvalue value ...\n" lines, so a batch of articles costs a few
+        thousand arguments, not a million; on one node one script call per (kind, shard),
+        pipelined, on a cluster one call per node."""
+        payloads: dict[tuple[str, int], list[str]] = {}
+        for head, kind, values in entries:
+            for shard, hex_values in self._by_shard(values).items():
+                payloads.setdefault((kind, shard), []).append(f"{head}\n{' '.join(hex_values)}\n")
+        parts: list[Part] = [
+            (shard, [self._shards.prefix_of(kind, shard), "".join(lines)]) for (kind, shard), lines in payloads.items()
         ]
+        self._shards.run(client, script, [command], parts, together=False)
 
     def _write_buckets(
         self, client: Any, command: str, entries: list[tuple[str, str, npt.NDArray[np.uint64], int | None]]
     ) -> None:
-        """ZADD (with the ingest sequence as score) or ZREM article ids to/from their buckets,
-        with one script call per shard.
+        """ZADD (with the ingest sequence as score) or ZREM article ids to/from their buckets."""
+        heads = [
+            (article_id if seq is None else f"{article_id} {seq}", kind, keys.ravel().tolist())
+            for article_id, kind, keys, seq in entries
+        ]
+        self._write_sharded(client, BUCKET_SCRIPT, command, heads)
 
-        A script gets the shard's key prefix and a compact text of "article seq\nkey key ...\n"
-        lines, so a batch of articles costs a few thousand arguments, not a million. The calls
-        are pipelined (on a cluster, one round trip per node).
-        """
-        payloads: dict[tuple[str, int], list[str]] = {}
-        for article_id, kind, keys, seq in entries:
-            head = article_id if seq is None else f"{article_id} {seq}"
-            for shard, hex_keys in self._bucket_groups(kind, keys).items():
-                payloads.setdefault((kind, shard), []).append(f"{head}\n{' '.join(hex_keys)}\n")
-        if not payloads:
-            return
-        pipe = client.pipeline(transaction=False)
-        for (kind, shard), lines in payloads.items():
-            _queue_script(pipe, _BUCKET_SCRIPT, [self._shard_prefix(kind, shard)], [command, "".join(lines)])
-        pipe.execute()
+    def _write_stories(self, client: Any, command: str, entries: list[tuple[str, Iterable[int]]]) -> None:
+        """ADD ("article story" heads) or REMOVE ("article" heads) articles' passage wordings to/from
+        the stories that carry them."""
+        self._write_sharded(client, STORY_SCRIPT, command, [(head, "f", values) for head, values in entries])
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -416,10 +382,12 @@ class RedisStorage:
             article = record.article
             pipe.zadd(self._key("order"), {article.article_id: seq})
             for fingerprint in set(record.passage_fingerprints):
-                pipe.sadd(self._fingerprint_key(fingerprint), article.article_id)
-                pipe.sadd(self._fingerprint_key(fingerprint, article.source), article.article_id)
+                pipe.sadd(self._outlet_key(fingerprint, article.source), article.article_id)
             pipe.incrby(self._key("n", "passages"), int(record.passage_keys.shape[0]))
         pipe.execute()
+        self._write_stories(
+            client, "ADD", [(f"{r.article.article_id} {r.article.story_key}", r.passage_fingerprints) for r in records]
+        )
         # Buckets last: they only point at stored articles.
         entries: list[tuple[str, str, npt.NDArray[np.uint64], int | None]] = []
         for seq, record in enumerate(records, first):
@@ -455,12 +423,12 @@ class RedisStorage:
         for other in matched:
             pipe.srem(self._key("er", _text(other)), article_id)
         for fingerprint in set(fingerprints.tolist()):
-            pipe.srem(self._fingerprint_key(fingerprint), article_id)
-            pipe.srem(self._fingerprint_key(fingerprint, source), article_id)
+            pipe.srem(self._outlet_key(fingerprint, source), article_id)
         pipe.delete(self._key("e", article_id))  # one key a command: a cluster pipeline spans slots
         pipe.delete(self._key("er", article_id))
         pipe.zrem(self._key("order"), article_id)
         removed_edges = len(matched) + sum(pipe.execute()[: len(queries)])
+        self._write_stories(client, "REMOVE", [(article_id, fingerprints.tolist())])
         # The hash last, on its own: until it goes, a replay finds the rest to remove.
         pipe = client.pipeline(transaction=False)
         pipe.incrby(self._key("n", "edges"), -removed_edges)
@@ -611,32 +579,19 @@ class RedisStorage:
     def candidates(
         self, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64], limit: int
     ) -> list[str]:
-        """Counted by a script: on one node in one call, on a cluster per shard (pipelined: one
-        round trip per node) and summed here; ties broken by ingest sequence (``P:order``)."""
+        """Counted by a script: on one node in one call, on a cluster in one call per node
+        (pipelined: one round trip) and summed here; ties broken by ingest sequence (``P:order``)."""
         if limit <= 0:
             return []
-        documents = self._bucket_groups("bd", document_keys)
-        passages = self._bucket_groups("bp", passage_keys)
-        shards = list(documents.keys() | passages.keys())
-        if not shards:
+        # A part names one shard's document buckets, or its passage buckets (documents first).
+        parts: list[Part] = [(shard, [names, ""]) for shard, names in self._shard_names("bd", document_keys).items()]
+        parts += [(shard, ["", names]) for shard, names in self._shard_names("bp", passage_keys).items()]
+        if not parts:
             return []
         client = self._redis()
-        reads = [str(DOCUMENT_BUCKET_READ), str(PASSAGE_BUCKET_READ), str(limit)]
-        pipe = client.pipeline(transaction=False)
-        if not self._cluster:  # one node holds every shard: one call counts them all
-            names = [
-                " ".join(self._bucket_names(kind, keys)) for kind, keys in (("bd", document_keys), ("bp", passage_keys))
-            ]
-            _queue_script(pipe, _COUNT_SCRIPT, ["", ""], [*names, *reads])
-        for shard in shards if self._cluster else ():
-            _queue_script(
-                pipe,
-                _COUNT_SCRIPT,
-                [self._shard_prefix("bd", shard), self._shard_prefix("bp", shard)],
-                [" ".join(documents.get(shard, ())), " ".join(passages.get(shard, ())), *reads],
-            )
         counts: Counter[str] = Counter()
-        for found in pipe.execute():
+        head = [str(limit), str(DOCUMENT_BUCKET_READ), str(PASSAGE_BUCKET_READ)]
+        for found in self._shards.run(client, COUNT_SCRIPT, head, parts, together=True, join=joined_by_position):
             for position in range(0, len(found), 2):
                 counts[_text(found[position])] += int(found[position + 1])
         ranked = counts.most_common()
@@ -663,7 +618,12 @@ class RedisStorage:
     def buckets_hold(
         self, article_id: str, document_keys: npt.NDArray[np.uint64], passage_keys: npt.NDArray[np.uint64]
     ) -> bool:
-        names = self._bucket_names("bd", document_keys) + self._bucket_names("bp", passage_keys)
+        names = [
+            self._shards.prefix_of(kind, shard) + key
+            for kind, keys in (("bd", document_keys), ("bp", passage_keys))
+            for shard, hex_keys in self._by_shard(keys.ravel().tolist()).items()
+            for key in hex_keys
+        ]
         if not names:
             return False
         pipe = self._redis().pipeline(transaction=False)
@@ -672,21 +632,37 @@ class RedisStorage:
         return any(score is not None for score in pipe.execute())
 
     @_unavailable
-    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
-        """SCARD costs the same whatever the count, which is then capped as the port says (as
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str) -> dict[int, int]:
+        """SCARD costs the same whatever the count, which is then capped as the port says."""
+        wanted = list(dict.fromkeys(fingerprints))
+        return _capped(wanted, self._sizes("SCARD", [self._outlet_key(fp, source) for fp in wanted]), cap)
+
+    @_unavailable
+    def story_counts(self, fingerprints: Iterable[int], cap: int) -> dict[int, int]:
+        """HLEN costs the same whatever the count, which is then capped as the port says (as
         SQLite's LIMIT, a negative cap is none)."""
         wanted = list(dict.fromkeys(fingerprints))
+        return _capped(wanted, self._sizes("HLEN", [self._fingerprint_story_key(fp, "s") for fp in wanted]), cap)
+
+    def _sizes(self, command: str, keys: list[str]) -> list[int]:
+        if not keys:
+            return []
+        pipe = self._redis().pipeline(transaction=False)
+        for key in keys:
+            pipe.execute_command(command, key)
+        return [int(size) for size in pipe.execute()]
+
+    @_unavailable
+    def story_carriers(self, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        wanted = list(dict.fromkeys(pairs))
         if not wanted:
             return {}
         pipe = self._redis().pipeline(transaction=False)
-        for fingerprint in wanted:
-            pipe.scard(self._fingerprint_key(fingerprint, source))
-        counts = {fp: int(count) for fp, count in zip(wanted, pipe.execute(), strict=True)}
-        return counts if cap < 0 else {fp: min(count, cap) for fp, count in counts.items()}
+        for fingerprint, story in wanted:
+            pipe.hget(self._fingerprint_story_key(fingerprint, "s"), story)
+        return {pair: int(found or 0) for pair, found in zip(wanted, pipe.execute(), strict=True)}
 
-    def _fingerprint_key(self, fingerprint: int, source: str | None = None) -> str:
-        if source is None:
-            return self._key("fp", format(fingerprint, "x"))
+    def _outlet_key(self, fingerprint: int, source: str) -> str:
         outlet = hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
         return self._key("fps", outlet, format(fingerprint, "x"))
 
@@ -794,6 +770,10 @@ class RedisStorage:
             edges=int(client.get(self._key("n", "edges")) or 0),
             index_bytes=_used_memory(client.info("memory")),
         )
+
+
+def _capped(fingerprints: list[int], counts: list[int], cap: int) -> dict[int, int]:
+    return {fp: count if cap < 0 else min(count, cap) for fp, count in zip(fingerprints, counts, strict=True)}
 
 
 def _used_memory(info: Mapping[str, Any]) -> int:

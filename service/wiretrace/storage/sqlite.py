@@ -71,6 +71,13 @@ CREATE TABLE IF NOT EXISTS fingerprints (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fingerprints_by_source ON fingerprints (fingerprint, source);
 CREATE INDEX IF NOT EXISTS fingerprints_by_article ON fingerprints (article_id);
+-- Per passage wording, the stories (Article.story_key) whose articles carry it and how many do.
+CREATE TABLE IF NOT EXISTS fingerprint_stories (
+    fingerprint INTEGER NOT NULL,
+    story TEXT NOT NULL,
+    carriers INTEGER NOT NULL,
+    PRIMARY KEY (fingerprint, story)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS edges (
     query_id TEXT NOT NULL,
     matched_id TEXT NOT NULL,
@@ -127,6 +134,10 @@ _PROBE_WAIT = 1.0
 def _signed(value: int) -> int:
     """uint64 -> int64, since SQLite integers are signed."""
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _unsigned(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
 
 
 def _chunks(values: Sequence[Any], size: int = _MAX_VARIABLES) -> Iterator[Sequence[Any]]:
@@ -487,12 +498,15 @@ class SqliteStorage:
         db.execute("BEGIN IMMEDIATE")
         try:
             for article_id in changes.deletes:
-                row = db.execute("SELECT seq FROM articles WHERE article_id = ?", (article_id,)).fetchone()
+                row = db.execute(
+                    "SELECT seq, keys, article FROM articles WHERE article_id = ?", (article_id,)
+                ).fetchone()
                 if row is None:
                     continue
                 unindex.append(row[0])
                 db.execute("DELETE FROM articles WHERE seq = ?", (row[0],))
                 db.execute("DELETE FROM fingerprints WHERE article_id = ?", (article_id,))
+                self._uncount_stories(db, decode_article(row[2], row[0]).story_key, decode_keys(row[1])[2].tolist())
                 db.execute("DELETE FROM edges WHERE query_id = ? OR matched_id = ?", (article_id, article_id))
             db.executemany(
                 "DELETE FROM memberships WHERE cluster_id = ? AND article_id = ?", changes.removed_memberships
@@ -524,13 +538,28 @@ class SqliteStorage:
             "INSERT INTO articles (article_id, passage_count, keys, article, features) VALUES (?, ?, ?, ?, ?)",
             (article.article_id, int(record.passage_keys.shape[0]), stored.keys, stored.article, stored.features),
         )
+        fingerprints = [_signed(fp) for fp in set(record.passage_fingerprints)]
         db.executemany(
             "INSERT OR IGNORE INTO fingerprints (fingerprint, article_id, source) VALUES (?, ?, ?)",
-            [(_signed(fp), article.article_id, article.source) for fp in set(record.passage_fingerprints)],
+            [(fp, article.article_id, article.source) for fp in fingerprints],
+        )
+        db.executemany(
+            "INSERT INTO fingerprint_stories (fingerprint, story, carriers) VALUES (?, ?, 1) "
+            "ON CONFLICT (fingerprint, story) DO UPDATE SET carriers = carriers + 1",
+            [(fp, article.story_key) for fp in fingerprints],
         )
         seq = cursor.lastrowid
         assert seq is not None
         return seq, article.article_id, stored.keys
+
+    @staticmethod
+    def _uncount_stories(db: sqlite3.Connection, story: str, fingerprints: list[int]) -> None:
+        """A deleted article's story carries its passages once less (not at all after its last copy)."""
+        pairs = [(_signed(fp), story) for fp in set(fingerprints)]
+        db.executemany(
+            "UPDATE fingerprint_stories SET carriers = carriers - 1 WHERE fingerprint = ? AND story = ?", pairs
+        )
+        db.executemany("DELETE FROM fingerprint_stories WHERE fingerprint = ? AND story = ? AND carriers <= 0", pairs)
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -592,23 +621,47 @@ class SqliteStorage:
                 or np.isin(row[0], self._passages.hits(passage_keys)[0])
             )
 
-    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str | None = None) -> dict[int, int]:
-        # One bounded index range a fingerprint: a sentence of a story syndicated thousands of
-        # times costs ``cap`` rows, not thousands.
+    def fingerprint_counts(self, fingerprints: Iterable[int], cap: int, source: str) -> dict[int, int]:
+        return self._bounded_counts("fingerprints", " AND t.source = ?", fingerprints, cap, source)
+
+    def story_counts(self, fingerprints: Iterable[int], cap: int) -> dict[int, int]:
+        return self._bounded_counts("fingerprint_stories", "", fingerprints, cap)
+
+    def _bounded_counts(
+        self, table: str, condition: str, fingerprints: Iterable[int], cap: int, *parameters: Any
+    ) -> dict[int, int]:
+        """Rows of ``table`` for each fingerprint (and ``condition``), counted up to ``cap`` (a
+        negative LIMIT is none): one bounded index range a fingerprint, so a sentence that
+        thousands of articles or stories carry costs ``cap`` rows; one statement for all of them."""
+        wanted = list(dict.fromkeys(fingerprints))
         counts: dict[int, int] = {}
         with self._lock:
             db = self._db()
-            for fingerprint in set(fingerprints):
-                if source is None:
-                    sql = "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprints WHERE fingerprint = ? LIMIT ?)"
-                    row = db.execute(sql, (_signed(fingerprint), cap)).fetchone()
-                else:
-                    sql = (
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM fingerprints WHERE fingerprint = ? AND source = ? LIMIT ?)"
-                    )
-                    row = db.execute(sql, (_signed(fingerprint), source, cap)).fetchone()
-                counts[fingerprint] = int(row[0])
+            for chunk in _chunks(wanted, _MAX_VARIABLES - 2):
+                sql = (
+                    f"WITH wanted(fingerprint) AS (VALUES {', '.join('(?)' for _ in chunk)}) "
+                    "SELECT wanted.fingerprint, (SELECT COUNT(*) FROM (SELECT 1 FROM "
+                    f"{table} AS t WHERE t.fingerprint = wanted.fingerprint{condition} LIMIT ?)) FROM wanted"
+                )
+                for fingerprint, count in db.execute(sql, [*map(_signed, chunk), *parameters, cap]):
+                    counts[_unsigned(fingerprint)] = int(count)
         return counts
+
+    def story_carriers(self, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        wanted = list(dict.fromkeys(pairs))
+        found = dict.fromkeys(wanted, 0)
+        with self._lock:
+            db = self._db()
+            for chunk in _chunks(wanted, _MAX_VARIABLES // 2):
+                # CROSS JOIN: the wanted pairs drive, each a primary-key search.
+                sql = (
+                    f"WITH wanted(fingerprint, story) AS (VALUES {', '.join('(?, ?)' for _ in chunk)}) "
+                    "SELECT t.fingerprint, t.story, t.carriers FROM wanted CROSS JOIN fingerprint_stories AS t "
+                    "ON t.fingerprint = wanted.fingerprint AND t.story = wanted.story"
+                )
+                for fingerprint, story, carriers in db.execute(sql, [v for fp, st in chunk for v in (_signed(fp), st)]):
+                    found[(_unsigned(fingerprint), story)] = int(carriers)
+        return found
 
     def edges_of(self, article_ids: Iterable[str]) -> list[MatchEdge]:
         ids = list(dict.fromkeys(article_ids))
