@@ -488,22 +488,34 @@ def main() -> int:
         copies += article.copy > 0
         retold += article.retelling > 0
         if article.number < options.show:
-            print(f"--- {article.article_id} {article.outlet} {article.publish_time:%Y-%m-%d %H:%M} story {article.story}"
-                  f" copy {article.copy} source {article.source_article} retelling {article.retelling}")
+            print(
+                f"--- {article.article_id} {article.outlet} {article.publish_time:%Y-%m-%d %H:%M} story {article.story}"
+                f" copy {article.copy} source {article.source_article} retelling {article.retelling}"
+            )
             print(article.text)
     rendered = time.perf_counter()
     count = options.count
     bursts = np.bincount(stream_plan.story)
-    print(f"sources: {pool.size:,} real articles, {len(pool.sentences):,} sentences, {len(pool.names):,} names "
-          f"(loaded in {loaded - began:.1f} s); plan of {count:,} articles in {planned - loaded:.2f} s")
-    print(f"rendered {count:,} articles in {rendered - planned:.1f} s with {options.workers} worker(s): "
-          f"{count / (rendered - planned):,.0f} articles/s")
-    print(f"{int(bursts.size):,} stories; syndicated copies {copies / count:.1%} of articles; quoting {quotes / count:.1%};"
-          f" retold (not the real text) {retold / count:.1%}; mean {words / count:.0f} words")
-    print("stories by published size: " + ", ".join(
-        f"{lo}-{hi}: {int(((bursts >= lo) & (bursts <= hi)).sum()):,}"
-        for lo, hi in ((1, 1), (2, 6), (7, 21), (22, 101), (102, MAX_BURST + 1))
-    ) + f" (largest {int(bursts.max())})")
+    print(
+        f"sources: {pool.size:,} real articles, {len(pool.sentences):,} sentences, {len(pool.names):,} names "
+        f"(loaded in {loaded - began:.1f} s); plan of {count:,} articles in {planned - loaded:.2f} s"
+    )
+    print(
+        f"rendered {count:,} articles in {rendered - planned:.1f} s with {options.workers} worker(s): "
+        f"{count / (rendered - planned):,.0f} articles/s"
+    )
+    print(
+        f"{int(bursts.size):,} stories; syndicated copies {copies / count:.1%} of articles; "
+        f"quoting {quotes / count:.1%}; retold (not the real text) {retold / count:.1%}; mean {words / count:.0f} words"
+    )
+    print(
+        "stories by published size: "
+        + ", ".join(
+            f"{lo}-{hi}: {int(((bursts >= lo) & (bursts <= hi)).sum()):,}"
+            for lo, hi in ((1, 1), (2, 6), (7, 21), (22, 101), (102, MAX_BURST + 1))
+        )
+        + f" (largest {int(bursts.max())})"
+    )
     print(f"time span {stream_plan.seconds[-1] / 86400:.0f} days")
     return 0
 
