@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import random
 import re
 import sys
@@ -450,22 +451,16 @@ def stream(stream_plan: Plan, workers: int = 0, chunk: int = 2000) -> Iterator[C
         for number in range(stream_plan.count):
             yield renderer.article(number)
         return
-    import multiprocessing
-
     context = multiprocessing.get_context("spawn")
+    chunks = [(start, min(start + chunk, stream_plan.count)) for start in range(0, stream_plan.count, chunk)]
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(stream_plan,)) as pool:
         ahead: deque[Future[list[CorpusArticle]]] = deque()
-        starts = iter(range(0, stream_plan.count, chunk))
-        for start in starts:
-            ahead.append(pool.submit(_render_range, start, min(start + chunk, stream_plan.count)))
-            if len(ahead) >= 2 * workers:
-                break
+        for number, (start, end) in enumerate(chunks):
+            ahead.append(pool.submit(_render_range, start, end))
+            if len(ahead) > 2 * workers or number == len(chunks) - 1:
+                yield from ahead.popleft().result()
         while ahead:
-            done = ahead.popleft().result()
-            start = next(starts, None)
-            if start is not None:
-                ahead.append(pool.submit(_render_range, start, min(start + chunk, stream_plan.count)))
-            yield from done
+            yield from ahead.popleft().result()
 
 
 def main() -> int:
