@@ -58,8 +58,10 @@ MAX_BURST = 500
 # Sentences of the longest window (the longest BBC stories have over a hundred).
 MAX_WINDOW = 40
 QUOTE_MIN_WORDS = 8
-# Capitalised words kept as they are in rewrites: the most frequent ones (U.S., Reuters, months).
+# Capitalised words kept as they are in rewrites: the most frequent ones (U.S., Reuters, months);
+# and lower-case words kept (function words and the commonest verbs: "the", "said").
 KEPT_NAMES = 40
+KEPT_WORDS = 150
 
 # A slot of a sentence template: a figure, or a capitalised word that is not the sentence's first.
 _SLOT = re.compile(r"\b(?:\d[\d.,]*\d|\d|[A-Z][\w'&-]*(?:\.[A-Z]\w*)*)")
@@ -104,6 +106,10 @@ class Settings:
     copy_delay_sigma: float = 1.5
     # Standard deviation (in sources) of where a story is taken around the walk's position.
     source_jitter: float = 150.0
+    # A retelling replaces this share of its distinct lower-case words (beyond KEPT_WORDS): half
+    # the words of a sentence changed leave it below the service's passage similarity (0.5), yet
+    # sharing enough rare words to be a candidate: a near-miss, not a copy.
+    retold_word_share: float = 0.5
     outlet_exponent: float = 1.1
 
 
@@ -157,6 +163,9 @@ class SourcePool:
                 self.word_counts.append(sentence.count(" ") + 1)
             starts.append(len(self.sentences))
         self.starts = np.array(starts, dtype=np.int64)
+        # Lower-case words by frequency, for rewrites (a word by one of about its frequency).
+        self.words = [word for word, _ in lower_counts.most_common()]
+        self.word_ranks = {word: rank for rank, word in enumerate(self.words)}
         self.common_words = [word for word, count in lower_counts.most_common(20_000) if count >= 20]
 
     @staticmethod
@@ -226,6 +235,7 @@ class Plan:
     quote_story: npt.NDArray[np.int64]
     story_seed: npt.NDArray[np.int64]
     first_article: npt.NDArray[np.int64]
+    retold_word_share: float
 
 
 def burst_sizes(rng: np.random.Generator, stories: int, settings: Settings) -> npt.NDArray[np.int64]:
@@ -297,6 +307,7 @@ def plan(count: int, seed: int = 14, settings: Settings | None = None) -> Plan:
         quote_story=quote_story,
         story_seed=rng.integers(0, 2**62, stories),
         first_article=first_article,
+        retold_word_share=settings.retold_word_share,
     )
 
 
@@ -387,16 +398,33 @@ class Renderer:
         return told
 
     def _rewritten(self, indexes: list[int], rng: random.Random) -> list[str]:
-        """The sentences with each name replaced by one of about its frequency, digits permuted."""
+        """The sentences with each name replaced by one of about its frequency, digits permuted,
+        and a share of the other words replaced by words of about their frequency (each word
+        the same way throughout the article)."""
         pool = self.pool
         digits = list(_DIGITS)
         rng.shuffle(digits)
         table = str.maketrans(_DIGITS, "".join(digits))
         names: dict[int, str] = {}
+        words: dict[str, str] = {}
+        share = self.plan.retold_word_share
+
+        def reworded(match: re.Match[str]) -> str:
+            word = match.group()
+            found = words.get(word)
+            if found is None:
+                rank = pool.word_ranks.get(word, 0)  # a piece of a word cut by a slot: kept
+                found = word
+                if rank >= KEPT_WORDS and rng.random() < share:
+                    spread = max(10, rank // 4)
+                    found = pool.words[min(len(pool.words) - 1, max(KEPT_WORDS, rank + rng.randint(-spread, spread)))]
+                words[word] = found
+            return found
+
         rendered = []
         for index in indexes:
             literals, slots = pool.literals[index], pool.slots[index]
-            parts = [literals[0]]
+            parts = [_LOWER_WORD.sub(reworded, literals[0])]
             for slot, literal in zip(slots, literals[1:], strict=True):
                 if slot < 0:
                     parts.append(pool.numbers[-1 - slot].translate(table))
@@ -407,7 +435,7 @@ class Renderer:
                         other = min(len(pool.names) - 1, max(0, slot + rng.randint(-spread, spread)))
                         name = names[slot] = pool.names[other]
                     parts.append(name)
-                parts.append(literal)
+                parts.append(_LOWER_WORD.sub(reworded, literal))
             rendered.append("".join(parts))
         return rendered
 
