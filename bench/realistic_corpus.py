@@ -16,7 +16,7 @@ dropped. So unrelated stories share the templates and vocabulary of real ones: t
 - **Syndication bursts**: a share of stories is re-published by other outlets with a few words
   changed (sometimes the last paragraph cut), minutes to days later; burst sizes follow a power
   law on 1-500 (most 1-5, some hundreds).
-- **Quotes of known origin**: a share of stories carries a sentence (>= 8 words) of an earlier
+- **Quotes of known origin**: a share of stories carries a sentence (>= 6 content words) of an earlier
   story as a paragraph of its own; its copies carry it too.
 - Outlets: a few hundred with Zipf weights; publish times advance (the stream is in time order).
 
@@ -49,7 +49,8 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "service")]
 
-from wiretrace.core.text import split_sentences  # noqa: E402
+from wiretrace.core.features import content_terms  # noqa: E402
+from wiretrace.core.text import split_sentences, words  # noqa: E402
 
 NEWS = Path(__file__).resolve().parents[2] / "shared" / "news"
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -57,7 +58,8 @@ OUTLETS = 300
 MAX_BURST = 500
 # Sentences of the longest window (the longest BBC stories have over a hundred).
 MAX_WINDOW = 40
-QUOTE_MIN_WORDS = 8
+# Distinct content words a quoted sentence has (the service indexes sentences of five or more).
+QUOTE_MIN_CONTENT_WORDS = 6
 # Capitalised words kept as they are in rewrites: the most frequent ones (U.S., Reuters, months);
 # and lower-case words kept (function words and the commonest verbs: "the", "said").
 KEPT_NAMES = 40
@@ -325,6 +327,8 @@ def article_id(number: int) -> str:
 class _Story:
     paragraphs: tuple[tuple[str, ...], ...]
     quote: str
+    # Which paragraph the quote is (-1: none).
+    quote_paragraph: int = -1
 
 
 class Renderer:
@@ -342,9 +346,12 @@ class Renderer:
         told = self.story(story)
         paragraphs = [" ".join(sentences) for sentences in told.paragraphs]
         copy = int(p.copy[number])
+        quoted = told.quote
         if copy:
             paragraphs = self._edited(paragraphs, random.Random(int(p.edit_seed[number])))
-        quote = int(p.quote_story[story]) if told.quote else -1
+            if told.quote_paragraph >= len(paragraphs):
+                quoted = ""  # the copy was cut before its quote
+        quote = int(p.quote_story[story]) if quoted else -1
         return CorpusArticle(
             article_id=article_id(number),
             text="\n\n".join(paragraphs),
@@ -356,7 +363,7 @@ class Renderer:
             source_article=int(p.source[story]),
             retelling=int(p.retelling[story]),
             quote_story=quote,
-            quote=told.quote,
+            quote=quoted,
         )
 
     def story(self, story: int) -> _Story:
@@ -381,17 +388,20 @@ class Renderer:
             if position == 0 or pool.paragraph_starts[index]:
                 paragraphs.append([])
             paragraphs[-1].append(sentence)
-        quote = ""
+        quote, quote_paragraph = "", -1
         origin = int(p.quote_story[story])
         if origin >= 0:
             quoted = self.story(origin)
             candidates = [
-                s for par in quoted.paragraphs for s in par if s.count(" ") + 1 >= QUOTE_MIN_WORDS and s != quoted.quote
+                s
+                for par in quoted.paragraphs
+                for s in par
+                if s != quoted.quote and len(set(content_terms(words(s)))) >= QUOTE_MIN_CONTENT_WORDS
             ]
             if candidates:
-                quote = rng.choice(candidates)
-                paragraphs.insert(rng.randint(1, len(paragraphs)), [quote])
-        told = _Story(tuple(tuple(par) for par in paragraphs), quote)
+                quote, quote_paragraph = rng.choice(candidates), rng.randint(1, len(paragraphs))
+                paragraphs.insert(quote_paragraph, [quote])
+        told = _Story(tuple(tuple(par) for par in paragraphs), quote, quote_paragraph)
         self._stories[story] = told
         if len(self._stories) > self._cache_size:
             self._stories.popitem(last=False)
@@ -406,19 +416,19 @@ class Renderer:
         rng.shuffle(digits)
         table = str.maketrans(_DIGITS, "".join(digits))
         names: dict[int, str] = {}
-        words: dict[str, str] = {}
+        replaced: dict[str, str] = {}
         share = self.plan.retold_word_share
 
         def reworded(match: re.Match[str]) -> str:
             word = match.group()
-            found = words.get(word)
+            found = replaced.get(word)
             if found is None:
                 rank = pool.word_ranks.get(word, 0)  # a piece of a word cut by a slot: kept
                 found = word
                 if rank >= KEPT_WORDS and rng.random() < share:
                     spread = max(10, rank // 4)
                     found = pool.words[min(len(pool.words) - 1, max(KEPT_WORDS, rank + rng.randint(-spread, spread)))]
-                words[word] = found
+                replaced[word] = found
             return found
 
         rendered = []
@@ -446,13 +456,13 @@ class Renderer:
         edited = list(paragraphs)
         for _ in range(rng.randint(1, 5)):
             where = rng.randrange(len(edited))
-            words = edited[where].split(" ")
-            position = rng.randrange(len(words))
-            if rng.random() < 0.3 and len(words) > 1:
-                del words[position]
+            tokens = edited[where].split(" ")
+            position = rng.randrange(len(tokens))
+            if rng.random() < 0.3 and len(tokens) > 1:
+                del tokens[position]
             else:
-                words[position] = rng.choice(self.pool.common_words)
-            edited[where] = " ".join(words)
+                tokens[position] = rng.choice(self.pool.common_words)
+            edited[where] = " ".join(tokens)
         return edited
 
 
@@ -503,10 +513,10 @@ def main() -> int:
     loaded = time.perf_counter()
     stream_plan = plan(options.count, options.seed)
     planned = time.perf_counter()
-    words = quotes = copies = 0
+    word_count = quotes = copies = 0
     retold = 0
     for article in stream(stream_plan, options.workers):
-        words += article.text.count(" ") + 1
+        word_count += article.text.count(" ") + 1
         quotes += article.quote_story >= 0
         copies += article.copy > 0
         retold += article.retelling > 0
@@ -529,7 +539,8 @@ def main() -> int:
     )
     print(
         f"{int(bursts.size):,} stories; syndicated copies {copies / count:.1%} of articles; "
-        f"quoting {quotes / count:.1%}; retold (not the real text) {retold / count:.1%}; mean {words / count:.0f} words"
+        f"quoting {quotes / count:.1%}; retold (not the real text) {retold / count:.1%}; "
+        f"mean {word_count / count:.0f} words"
     )
     print(
         "stories by published size: "

@@ -52,7 +52,7 @@ import realistic_corpus  # noqa: E402
 from corpus import generate  # noqa: E402
 from wiretrace.core.engine import IngestRequest, Wiretrace  # noqa: E402
 from wiretrace.core.errors import WiretraceError  # noqa: E402
-from wiretrace.core.model import ArticleDraft  # noqa: E402
+from wiretrace.core.model import ArticleDraft, Match  # noqa: E402
 from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord  # noqa: E402
 from wiretrace.core.settings import IndexSettings  # noqa: E402
 from wiretrace.storage.sqlite import SqliteStorage  # noqa: E402
@@ -96,8 +96,12 @@ class MeasuredSqliteStorage(SqliteStorage):
             return int(np.union1d(documents, passages).size), int(passages.size)
 
     def bucket_bytes(self) -> tuple[int, int]:
-        """Bytes of the document and passage bucket arrays."""
+        """Bytes of the document and passage bucket arrays (the small pending run left out)."""
         return self._documents.nbytes, self._passages.nbytes
+
+    def bucket_entries(self) -> tuple[int, int]:
+        """(bucket key, article) entries of the document and passage buckets."""
+        return self._documents.entries, self._passages.entries
 
     def table_bytes(self) -> dict[str, int]:
         """Bytes on disk per table and index (SQLite's dbstat; empty where it is not compiled in)."""
@@ -115,6 +119,8 @@ class Truth:
     story: npt.NDArray[np.int64]
     first_article: npt.NDArray[np.int64]
     source_of_story: npt.NDArray[np.int64]
+    # 0: the story is the real article's own text; more: a retelling of it.
+    retelling_of_story: npt.NDArray[np.int64]
     # Filled in as articles are rendered (whether a story's quote found a sentence to quote).
     quote_story: npt.NDArray[np.int64]
 
@@ -136,10 +142,12 @@ class Step:
     memory: float = 0.0
     document_buckets: float = 0.0
     passage_buckets: float = 0.0
+    passage_entries: float = 0.0
     disk: float = 0.0
     reopen_seconds: float = 0.0
     recall: dict[str, tuple[int, int]] = field(default_factory=dict)
     kinds: Counter[str] = field(default_factory=Counter)
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -224,13 +232,14 @@ def ingest_step(
     return sum(spent for _, spent in seconds), block_articles, block_seconds
 
 
-def timed_queries(engine: Wiretrace, texts: list[str]) -> tuple[list[float], list[list[str]]]:
+def timed_queries(engine: Wiretrace, texts: list[str]) -> tuple[list[float], list[list[Match]]]:
+    """Each text's find_matches (the default 20 matches at most) and how long it took."""
     latencies, matched = [], []
     for text in texts:
         begun = time.perf_counter()
         report = engine.find_matches(text=text)
         latencies.append(time.perf_counter() - begun)
-        matched.append([m.article_id for m in report.matches])
+        matched.append(list(report.matches))
     return latencies, matched
 
 
@@ -239,9 +248,12 @@ class MatchJudge:
 
     def __init__(self, truth: Truth) -> None:
         self.truth = truth
-        self.pool = realistic_corpus.source_pool()
 
     def kind(self, query: int, matched: int) -> str:
+        """What relates a query to a matched article: ``same story`` (a copy) and ``quote`` are
+        planted; ``retelling`` is a retelling of the same real article (a near-miss that shares
+        its template and half its words); ``real texts`` are two real articles' own texts (reuse
+        among the real news itself, or its templates: unknown); ``other``: none of these."""
         t = self.truth
         story, other = int(t.story[query]), int(t.story[matched])
         if story == other:
@@ -249,31 +261,30 @@ class MatchJudge:
         quoted, quoted_by_other = int(t.quote_story[query]), int(t.quote_story[matched])
         if other == quoted or story == quoted_by_other or (quoted >= 0 and quoted == quoted_by_other):
             return "quote"
-        source, other_source = int(t.source_of_story[story]), int(t.source_of_story[other])
-        if source == other_source:
+        if t.source_of_story[story] == t.source_of_story[other]:
             return "retelling"
-        if self._sentences(source) & self._sentences(other_source):
-            return "real overlap"
-        return "none"
+        if t.retelling_of_story[story] == 0 and t.retelling_of_story[other] == 0:
+            return "real texts"
+        return "other"
 
-    def _sentences(self, source: int) -> set[str]:
-        starts = self.pool.starts
-        return set(self.pool.sentences[int(starts[source]) : int(starts[source + 1])])
-
-    def judge(self, queries: list[int], matched: list[list[str]], stored: int, step: Step) -> None:
+    def judge(self, queries: list[int], matched: list[list[Match]], stored: int, step: Step) -> None:
         t = self.truth
-        found = {"story": [0, 0], "quote": [0, 0]}
-        for query, ids in zip(queries, matched, strict=True):
-            numbers = [int(i.removeprefix("rc-")) for i in ids]
+        found = {"story": [0, 0], "quote (first publication)": [0, 0], "quote (a copy)": [0, 0]}
+        for query, matches in zip(queries, matched, strict=True):
+            numbers = [int(m.article_id.removeprefix("rc-")) for m in matches]
             stories = {int(t.story[n]) for n in numbers}
             story, quoted = int(t.story[query]), int(t.quote_story[query])
             if t.first_article[story] < stored:
                 found["story"][0] += story in stories
                 found["story"][1] += 1
             if quoted >= 0 and t.first_article[quoted] < stored:
-                found["quote"][0] += quoted in stories
-                found["quote"][1] += 1
-            step.kinds.update(self.kind(query, n) for n in numbers)
+                tally = found["quote (a copy)" if t.first_article[story] < query else "quote (first publication)"]
+                tally[0] += quoted in stories
+                tally[1] += 1
+            for number, match in zip(numbers, matches, strict=True):
+                kind = self.kind(query, number)
+                step.kinds[kind] += 1
+                step.scores[kind] = step.scores.get(kind, 0.0) + match.score
         step.recall = {name: (hits, total) for name, (hits, total) in found.items()}
 
 
@@ -309,7 +320,7 @@ def main() -> int:
     judge: MatchJudge | None = None
     if options.corpus == "realistic":
         plan = realistic_corpus.plan(total, options.seed)
-        truth = Truth(plan.story, plan.first_article, plan.source, np.full(total, -1, dtype=np.int64))
+        truth = Truth(plan.story, plan.first_article, plan.source, plan.retelling, np.full(total, -1, dtype=np.int64))
         judge = MatchJudge(truth)
         drafts = Lookahead(realistic_drafts(plan, truth), 2 * options.queries, rng)
     else:
@@ -347,6 +358,7 @@ def main() -> int:
             step.reopen_seconds = time.perf_counter() - began
             documents, passages = storage.bucket_bytes()
             step.document_buckets, step.passage_buckets = documents / size, passages / size
+            step.passage_entries = storage.bucket_entries()[1] / size
             step.disk = sum(p.stat().st_size for p in Path(directory).glob("wiretrace.sqlite3*")) / size
             tables = storage.table_bytes()
             fresh = drafts.peek(options.queries)
@@ -385,7 +397,8 @@ def _print_step(step: Step, generation: float, tables: dict[str, int], elapsed: 
         f"  candidates per fresh query: ranked {step.ranked:.1f}, records read {step.read:.1f}, "
         f"in its buckets {step.pool:.1f} (passage buckets {step.passage_pool:.1f})\n"
         f"  index in memory {step.memory:,.0f} B/article (document buckets {step.document_buckets:,.0f}, "
-        f"passage buckets {step.passage_buckets:,.0f}); on disk {step.disk:,.0f} B/article",
+        f"passage buckets {step.passage_buckets:,.0f}: {step.passage_entries:.0f} entries); "
+        f"on disk {step.disk:,.0f} B/article",
         flush=True,
     )
     if tables:
@@ -393,7 +406,9 @@ def _print_step(step: Step, generation: float, tables: dict[str, int], elapsed: 
         print("  on disk by table: " + ", ".join(f"{name} {nbytes / size:,.0f}" for name, nbytes in largest))
     if step.recall:
         recall = ", ".join(f"{name} {hits}/{total}" for name, (hits, total) in step.recall.items())
-        kinds = ", ".join(f"{kind} {count}" for kind, count in step.kinds.most_common())
+        kinds = ", ".join(
+            f"{kind} {count} (mean score {step.scores[kind] / count:.2f})" for kind, count in step.kinds.most_common()
+        )
         print(f"  fresh texts found: {recall}; their matches: {kinds}", flush=True)
 
 
