@@ -202,10 +202,11 @@ class Lookahead:
 
 
 def ingest_step(
-    engine: Wiretrace, drafts: Lookahead, count: int, batch: int, rate_block: int
+    engine: Wiretrace, drafts: Lookahead, stored: int, count: int, batch: int, rate_block: int
 ) -> tuple[float, int, float]:
     """Ingest ``count`` drafts, each batch analysed while the one before is matched and stored:
-    (seconds in all, articles and seconds of the last ``rate_block`` articles, whole batches)."""
+    (seconds in all, articles and seconds of the last ``rate_block`` articles, whole batches).
+    Prints the rate of every ``rate_block`` articles on the way (a long step's progress)."""
     sizes = [min(batch, count - start) for start in range(0, count, batch)]
     seconds: list[tuple[int, float]] = []
     pending = engine.prepare([IngestRequest(d) for d in drafts.take(sizes[0])])
@@ -223,6 +224,11 @@ def ingest_step(
         if refused:
             raise SystemExit(f"{len(refused)} article(s) refused, the first: {refused[0]}")
         seconds.append((sizes[number], time.perf_counter() - begun))
+        done = sum(articles for articles, _ in seconds)
+        if done % rate_block < sizes[number] and done < count:
+            recent = seconds[-max(1, rate_block // batch) :]
+            rate = sum(a for a, _ in recent) / sum(spent for _, spent in recent)
+            print(f"  {stored + done:,} articles: ingest {rate:.1f}/s over the last {rate_block:,}", flush=True)
     block_articles, block_seconds = 0, 0.0
     for articles, spent in reversed(seconds):
         if block_articles >= rate_block:
@@ -341,7 +347,7 @@ def main() -> int:
             count = size - stored
             generated_before = drafts.seconds
             step.ingest_seconds, block_articles, block_seconds = ingest_step(
-                engine, drafts, count, options.batch, options.rate_block
+                engine, drafts, stored, count, options.batch, options.rate_block
             )
             stored = size
             step.step_rate = count / step.ingest_seconds
