@@ -15,10 +15,11 @@ dropped. So unrelated stories share the templates and vocabulary of real ones: t
 
 - **Syndication bursts**: a share of stories is re-published by other outlets with a few words
   changed (sometimes the last paragraph cut), minutes to days later; burst sizes follow a power
-  law on 1-500 (most 1-5, some hundreds).
+  law on 1-299 (most 1-5, some hundreds: at most one copy per outlet).
 - **Quotes of known origin**: a share of stories carries a sentence (>= 6 content words) of an earlier
   story as a paragraph of its own; its copies carry it too.
-- Outlets: a few hundred with Zipf weights; publish times advance (the stream is in time order).
+- Outlets: a few hundred with Zipf weights, each publishing a story once; publish times advance
+  (the stream is in time order).
 
 All choices are drawn once for the whole stream with numpy (:func:`plan`, vectorised); each
 article is then rendered from the plan alone (a per-story seed drawn in the plan), so rendering
@@ -55,7 +56,8 @@ from wiretrace.core.text import split_sentences, words  # noqa: E402
 NEWS = Path(__file__).resolve().parents[2] / "shared" / "news"
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 OUTLETS = 300
-MAX_BURST = 500
+# Copies of one story at most: every outlet publishes a story once.
+MAX_BURST = OUTLETS - 1
 # Sentences of the longest window (the longest BBC stories have over a hundred).
 MAX_WINDOW = 40
 # Distinct content words a quoted sentence has (the service indexes sentences of five or more).
@@ -275,10 +277,7 @@ def plan(count: int, seed: int = 14, settings: Settings | None = None) -> Plan:
     story_of = renumber[story_of]
     stories = int(by_appearance.size)
     first_article = np.sort(first)
-    outlet_weights = np.arange(1, OUTLETS + 1, dtype=np.float64) ** -settings.outlet_exponent
-    outlet = rng.choice(OUTLETS, size=count, p=outlet_weights / outlet_weights.sum())
-    original_outlet = outlet[first_article][story_of]
-    outlet = np.where((rank > 0) & (outlet == original_outlet), (outlet + 1) % OUTLETS, outlet)
+    outlet = story_outlets(rng, story_of, rank, settings)
     # Stories walk through the sources in their order, one pass per ``sources.size`` stories.
     walk = np.arange(stories) + rng.normal(0.0, settings.source_jitter, stories)
     source = np.rint(walk).astype(np.int64) % sources.size
@@ -311,6 +310,27 @@ def plan(count: int, seed: int = 14, settings: Settings | None = None) -> Plan:
         first_article=first_article,
         retold_word_share=settings.retold_word_share,
     )
+
+
+def story_outlets(
+    rng: np.random.Generator, story_of: npt.NDArray[np.int64], rank: npt.NDArray[np.int64], settings: Settings
+) -> npt.NDArray[np.int64]:
+    """Each article's outlet, drawn by the outlets' Zipf weights, distinct within a story: the
+    publications of a story take the outlets of one weighted draw without replacement, in its
+    order (the Gumbel top-k trick, for all syndicated stories at once, in chunks)."""
+    weights = np.log(np.arange(1, OUTLETS + 1, dtype=np.float64) ** -settings.outlet_exponent)
+    outlet = rng.choice(OUTLETS, size=story_of.size, p=np.exp(weights) / np.exp(weights).sum())
+    syndicated = np.unique(story_of[rank > 0])
+    row_of = np.full(int(story_of.max(initial=0)) + 1, -1, dtype=np.int64)
+    row_of[syndicated] = np.arange(syndicated.size)
+    row = row_of[story_of]
+    by_row = np.argsort(row, kind="stable")
+    for start in range(0, syndicated.size, 8192):
+        rows = min(8192, syndicated.size - start)
+        order = np.argsort(-(weights + rng.gumbel(size=(rows, OUTLETS))), axis=1)
+        members = by_row[np.searchsorted(row[by_row], start) : np.searchsorted(row[by_row], start + rows)]
+        outlet[members] = order[row[members] - start, rank[members]]
+    return outlet
 
 
 def _mean_burst(settings: Settings) -> float:
