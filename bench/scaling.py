@@ -130,6 +130,8 @@ class Step:
     size: int
     ingest_seconds: float = 0.0
     block_rate: float = 0.0
+    block_cpu_ms: float = 0.0
+    load: float = 0.0
     step_rate: float = 0.0
     stored_p50: float = 0.0
     stored_p99: float = 0.0
@@ -204,18 +206,28 @@ class Lookahead:
         return list(self._peeked)[:count]
 
 
+@dataclass(frozen=True, slots=True)
+class IngestTiming:
+    seconds: float
+    # The last ``rate_block`` articles (whole batches): how many, their wall-clock seconds, and
+    # the CPU seconds of this process (matching and storing, which the analysis workers do not
+    # share; less sensitive than the wall clock to other work on the machine).
+    block_articles: int
+    block_seconds: float
+    block_cpu_seconds: float
+
+
 def ingest_step(
     engine: Wiretrace, drafts: Lookahead, stored: int, count: int, batch: int, rate_block: int
-) -> tuple[float, int, float]:
-    """Ingest ``count`` drafts, each batch analysed while the one before is matched and stored:
-    (seconds in all, articles and seconds of the last ``rate_block`` articles, whole batches).
+) -> IngestTiming:
+    """Ingest ``count`` drafts, each batch analysed while the one before is matched and stored.
     Prints the rate of every ``rate_block`` articles on the way (a long step's progress)."""
     sizes = [min(batch, count - start) for start in range(0, count, batch)]
-    seconds: list[tuple[int, float]] = []
+    spent: list[tuple[int, float, float]] = []
     pending = engine.prepare([IngestRequest(d) for d in drafts.take(sizes[0])])
     for number in range(len(sizes)):
         following = drafts.take(sizes[number + 1]) if number + 1 < len(sizes) else []
-        begun = time.perf_counter()
+        begun, begun_cpu = time.perf_counter(), time.process_time()
         prepared = pending.result()
         if following:
             pending = engine.prepare([IngestRequest(d) for d in following])
@@ -226,19 +238,26 @@ def ingest_step(
         ]
         if refused:
             raise SystemExit(f"{len(refused)} article(s) refused, the first: {refused[0]}")
-        seconds.append((sizes[number], time.perf_counter() - begun))
-        done = sum(articles for articles, _ in seconds)
+        spent.append((sizes[number], time.perf_counter() - begun, time.process_time() - begun_cpu))
+        done = sum(articles for articles, _, _ in spent)
         if done % rate_block < sizes[number] and done < count:
-            recent = seconds[-max(1, rate_block // batch) :]
-            rate = sum(a for a, _ in recent) / sum(spent for _, spent in recent)
-            print(f"  {stored + done:,} articles: ingest {rate:.1f}/s over the last {rate_block:,}", flush=True)
-    block_articles, block_seconds = 0, 0.0
-    for articles, spent in reversed(seconds):
-        if block_articles >= rate_block:
+            articles, seconds, cpu = _last_block(spent, rate_block)
+            print(
+                f"  {stored + done:,} articles: ingest {articles / seconds:.1f}/s over the last {articles:,} "
+                f"(this process {cpu / articles * 1e3:.1f} ms CPU an article; load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    return IngestTiming(sum(seconds for _, seconds, _ in spent), *_last_block(spent, rate_block))
+
+
+def _last_block(spent: list[tuple[int, float, float]], rate_block: int) -> tuple[int, float, float]:
+    """Articles, seconds and CPU seconds of the last batches that make ``rate_block`` articles."""
+    articles, seconds, cpu = 0, 0.0, 0.0
+    for batch_articles, batch_seconds, batch_cpu in reversed(spent):
+        if articles >= rate_block:
             break
-        block_articles += articles
-        block_seconds += spent
-    return sum(spent for _, spent in seconds), block_articles, block_seconds
+        articles, seconds, cpu = articles + batch_articles, seconds + batch_seconds, cpu + batch_cpu
+    return articles, seconds, cpu
 
 
 def timed_queries(engine: Wiretrace, texts: list[str]) -> tuple[list[float], list[list[Match]]]:
@@ -349,12 +368,13 @@ def main() -> int:
             step = Step(size)
             count = size - stored
             generated_before = drafts.seconds
-            step.ingest_seconds, block_articles, block_seconds = ingest_step(
-                engine, drafts, stored, count, options.batch, options.rate_block
-            )
+            timing = ingest_step(engine, drafts, stored, count, options.batch, options.rate_block)
             stored = size
-            step.step_rate = count / step.ingest_seconds
-            step.block_rate = block_articles / block_seconds
+            step.ingest_seconds = timing.seconds
+            step.step_rate = count / timing.seconds
+            step.block_rate = timing.block_articles / timing.block_seconds
+            step.block_cpu_ms = timing.block_cpu_seconds / timing.block_articles * 1e3
+            step.load = os.getloadavg()[0]
             generation = drafts.seconds - generated_before
             engine.close()
             gc.collect()
@@ -402,7 +422,8 @@ def _print_step(step: Step, generation: float, tables: dict[str, int], elapsed: 
         f"\n{size:,} articles (at {elapsed:.0f} s; step ingested in {step.ingest_seconds:.0f} s, "
         f"corpus generation waited {generation:.1f} s; reopen {step.reopen_seconds:.1f} s, "
         f"first find_matches after it {step.first_query_seconds:.1f} s)\n"
-        f"  ingest {step.block_rate:.1f}/s over the last block ({step.step_rate:.1f}/s over the step)\n"
+        f"  ingest {step.block_rate:.1f}/s over the last block ({step.step_rate:.1f}/s over the step; this process "
+        f"{step.block_cpu_ms:.1f} ms CPU an article; load {step.load:.1f})\n"
         f"  find_matches stored texts p50 {step.stored_p50 * 1e3:.1f} ms p99 {step.stored_p99 * 1e3:.1f} ms; "
         f"fresh texts p50 {step.fresh_p50 * 1e3:.1f} ms p99 {step.fresh_p99 * 1e3:.1f} ms\n"
         f"  candidates per fresh query: ranked {step.ranked:.1f}, records read {step.read:.1f}, "
@@ -425,18 +446,19 @@ def _print_step(step: Step, generation: float, tables: dict[str, int], elapsed: 
 
 def _print_summary(steps: list[Step]) -> None:
     print(
-        "\n| articles | ingest/s (last block) | stored p50 / p99 ms | fresh p50 / p99 ms | candidates ranked / read "
-        "/ in buckets | memory B/article (passage buckets) | disk B/article |"
+        "\n| articles | ingest/s (last block) | CPU ms/article (this process) | stored p50 / p99 ms | fresh p50 / p99 ms "
+        "| candidates ranked / read / in buckets | memory B/article (passage buckets) | disk B/article |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for s in steps:
         print(
-            f"| {s.size:,} | {s.block_rate:.1f} | {s.stored_p50 * 1e3:.1f} / {s.stored_p99 * 1e3:.1f} | "
+            f"| {s.size:,} | {s.block_rate:.1f} | {s.block_cpu_ms:.1f} | {s.stored_p50 * 1e3:.1f} / {s.stored_p99 * 1e3:.1f} | "
             f"{s.fresh_p50 * 1e3:.1f} / {s.fresh_p99 * 1e3:.1f} | {s.ranked:.1f} / {s.read:.1f} / {s.pool:.0f} | "
             f"{s.memory:,.0f} ({s.passage_buckets:,.0f}) | {s.disk:,.0f} |"
         )
     measures: tuple[tuple[str, Callable[[Step], float]], ...] = (
         ("ingest rate", lambda s: s.block_rate),
+        ("CPU per article", lambda s: s.block_cpu_ms),
         ("fresh p50", lambda s: s.fresh_p50),
         ("fresh p99", lambda s: s.fresh_p99),
         ("stored p99", lambda s: s.stored_p99),
