@@ -446,13 +446,15 @@ def _print_step(step: Step, generation: float, tables: dict[str, int], elapsed: 
 
 def _print_summary(steps: list[Step]) -> None:
     print(
-        "\n| articles | ingest/s (last block) | CPU ms/article (this process) | stored p50 / p99 ms | fresh p50 / p99 ms "
-        "| candidates ranked / read / in buckets | memory B/article (passage buckets) | disk B/article |"
+        "\n| articles | ingest/s (last block) | CPU ms/article (this process) | stored p50 / p99 ms "
+        "| fresh p50 / p99 ms | candidates ranked / read / in buckets | memory B/article (passage buckets) "
+        "| disk B/article |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for s in steps:
         print(
-            f"| {s.size:,} | {s.block_rate:.1f} | {s.block_cpu_ms:.1f} | {s.stored_p50 * 1e3:.1f} / {s.stored_p99 * 1e3:.1f} | "
+            f"| {s.size:,} | {s.block_rate:.1f} | {s.block_cpu_ms:.1f} | "
+            f"{s.stored_p50 * 1e3:.1f} / {s.stored_p99 * 1e3:.1f} | "
             f"{s.fresh_p50 * 1e3:.1f} / {s.fresh_p99 * 1e3:.1f} | {s.ranked:.1f} / {s.read:.1f} / {s.pool:.0f} | "
             f"{s.memory:,.0f} ({s.passage_buckets:,.0f}) | {s.disk:,.0f} |"
         )
