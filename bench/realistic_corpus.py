@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -231,7 +232,7 @@ class Plan:
     outlet: npt.NDArray[np.int64]
     seconds: npt.NDArray[np.float64]
     edit_seed: npt.NDArray[np.int64]
-    # Per story.
+    # Per story (stories are numbered in the order of their first publication).
     source: npt.NDArray[np.int64]
     retelling: npt.NDArray[np.int64]
     window_start: npt.NDArray[np.int64]
@@ -240,6 +241,27 @@ class Plan:
     story_seed: npt.NDArray[np.int64]
     first_article: npt.NDArray[np.int64]
     retold_word_share: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """The draws of STORIES_PER_CHUNK consecutive stories and of all their publications."""
+
+    story_time: npt.NDArray[np.float64]
+    source: npt.NDArray[np.int64]
+    window_start: npt.NDArray[np.int64]
+    window_length: npt.NDArray[np.int64]
+    quote_story: npt.NDArray[np.int64]
+    story_seed: npt.NDArray[np.int64]
+    # Per publication, story by story.
+    story: npt.NDArray[np.int64]
+    copy: npt.NDArray[np.int64]
+    seconds: npt.NDArray[np.float64]
+    outlet: npt.NDArray[np.int64]
+    edit_seed: npt.NDArray[np.int64]
+
+
+STORIES_PER_CHUNK = 16_384
 
 
 def burst_sizes(rng: np.random.Generator, stories: int, settings: Settings) -> npt.NDArray[np.int64]:
@@ -251,62 +273,83 @@ def burst_sizes(rng: np.random.Generator, stories: int, settings: Settings) -> n
     return copies
 
 
-def plan(count: int, seed: int = 14, settings: Settings | None = None) -> Plan:
-    """All draws for ``count`` articles; the first n articles of a longer plan may differ (the cut)."""
-    settings = settings or Settings()
-    rng = np.random.default_rng(seed)
-    sources = source_pool()
-    mean_articles = 1 + settings.syndicated_share * _mean_burst(settings)
-    stories = int(count / mean_articles * 1.3) + 100
-    copies = burst_sizes(rng, stories, settings)
-    # Story times, then copies after their story: the stream is every article in time order.
-    story_time = np.cumsum(rng.exponential(settings.story_gap_seconds, stories))
-    story_of = np.repeat(np.arange(stories), copies + 1)
-    rank = np.arange(story_of.size) - np.repeat(np.cumsum(copies + 1) - (copies + 1), copies + 1)
-    delay = rng.lognormal(math.log(settings.copy_delay_median_seconds), settings.copy_delay_sigma, story_of.size)
-    seconds = story_time[story_of] + np.where(rank == 0, 0.0, delay)
-    order = np.argsort(seconds, kind="stable")[:count]
-    if order.size < count:
-        raise ValueError("too few stories drawn")  # cannot happen with the 30 % margin
-    story_of, rank, seconds = story_of[order], rank[order], seconds[order]
-    # Renumber stories by first appearance, so that the stories of a prefix are a prefix.
-    used, first = np.unique(story_of, return_index=True)
-    by_appearance = used[np.argsort(first)]
-    renumber = np.full(stories, -1, dtype=np.int64)
-    renumber[by_appearance] = np.arange(by_appearance.size)
-    story_of = renumber[story_of]
-    stories = int(by_appearance.size)
-    first_article = np.sort(first)
-    outlet = story_outlets(rng, story_of, rank, settings)
-    # Stories walk through the sources in their order, one pass per ``sources.size`` stories.
-    walk = np.arange(stories) + rng.normal(0.0, settings.source_jitter, stories)
-    source = np.rint(walk).astype(np.int64) % sources.size
-    by_source = np.argsort(source, kind="stable")
-    group_start = np.searchsorted(source[by_source], source[by_source])
-    retelling = np.empty(stories, dtype=np.int64)
-    retelling[by_source] = np.arange(stories) - group_start
-    lengths = np.minimum(sources.sentence_counts()[source], MAX_WINDOW)
+def _draw_chunk(seed: int, index: int, after_seconds: float, settings: Settings, pool: SourcePool) -> _Chunk:
+    """Stories ``index * STORIES_PER_CHUNK`` on, from a generator of their own (so that a longer
+    stream begins with the same articles), the first one ``after_seconds`` into the stream."""
+    rng = np.random.default_rng([seed, index])
+    count = STORIES_PER_CHUNK
+    first_story = index * count
+    stories = first_story + np.arange(count)
+    copies = burst_sizes(rng, count, settings)
+    story_time = after_seconds + np.cumsum(rng.exponential(settings.story_gap_seconds, count))
+    # Stories walk through the sources in their order, one pass per ``pool.size`` stories.
+    source = np.rint(stories + rng.normal(0.0, settings.source_jitter, count)).astype(np.int64) % pool.size
+    full_length = pool.sentence_counts()[source]
+    lengths = np.minimum(full_length, MAX_WINDOW)
     low = np.minimum(lengths, np.maximum(4, np.ceil(0.6 * lengths))).astype(np.int64)
-    window_length = low + np.floor(rng.random(stories) * (lengths - low + 1)).astype(np.int64)
-    full_length = sources.sentence_counts()[source]
-    window_start = np.floor(rng.random(stories) * (full_length - window_length + 1)).astype(np.int64)
-    back = 1 + rng.geometric(1.0 / settings.quote_distance, stories)
-    quote_story = np.where(rng.random(stories) < settings.quote_share, np.arange(stories) - back, -1)
-    quote_story = np.where(quote_story >= 0, quote_story, -1)
+    window_length = low + np.floor(rng.random(count) * (lengths - low + 1)).astype(np.int64)
+    window_start = np.floor(rng.random(count) * (full_length - window_length + 1)).astype(np.int64)
+    back = 1 + rng.geometric(1.0 / settings.quote_distance, count)
+    quote_story = np.where(rng.random(count) < settings.quote_share, stories - back, -1)
+    local = np.repeat(np.arange(count), copies + 1)
+    rank = np.arange(local.size) - np.repeat(np.cumsum(copies + 1) - (copies + 1), copies + 1)
+    delay = rng.lognormal(math.log(settings.copy_delay_median_seconds), settings.copy_delay_sigma, local.size)
+    return _Chunk(
+        story_time=story_time,
+        source=source,
+        window_start=window_start,
+        window_length=window_length,
+        quote_story=np.where(quote_story >= 0, quote_story, -1),
+        story_seed=rng.integers(0, 2**62, count),
+        story=first_story + local,
+        copy=rank,
+        seconds=story_time[local] + np.where(rank == 0, 0.0, delay),
+        outlet=story_outlets(rng, local, rank, settings),
+        edit_seed=rng.integers(0, 2**62, local.size),
+    )
+
+
+def plan(count: int, seed: int = 14, settings: Settings | None = None) -> Plan:
+    """All draws for the first ``count`` articles of the stream of ``seed``: the same articles
+    whatever ``count`` (a stream of 10,000 is the first 10,000 of a stream of 1,000,000)."""
+    settings = settings or Settings()
+    pool = source_pool()
+    chunks: list[_Chunk] = []
+    while True:
+        chunks.append(_draw_chunk(seed, len(chunks), chunks[-1].story_time[-1] if chunks else 0.0, settings, pool))
+        # Every publication before the newest chunk's first story is drawn already.
+        settled = chunks[-1].story_time[0]
+        if sum(int((c.seconds < settled).sum()) for c in chunks[:-1]) >= count:
+            break
+
+    def joined(name: str) -> npt.NDArray[Any]:
+        return np.concatenate([getattr(c, name) for c in chunks])
+
+    order = np.argsort(joined("seconds"), kind="stable")[:count]
+    story, copy, seconds = joined("story")[order], joined("copy")[order], joined("seconds")[order]
+    # A story's first publication precedes its copies, and stories start in number order: the
+    # stories of the stream are 0..n-1, numbered in the order of their first publication.
+    stories = int(story.max()) + 1
+    first_article = np.empty(stories, dtype=np.int64)
+    first_article[story[copy == 0]] = np.flatnonzero(copy == 0)
+    source = joined("source")[:stories]
+    by_source = np.argsort(source, kind="stable")
+    retelling = np.empty(stories, dtype=np.int64)
+    retelling[by_source] = np.arange(stories) - np.searchsorted(source[by_source], source[by_source])
     return Plan(
         seed=seed,
         count=count,
-        story=story_of,
-        copy=rank,
-        outlet=outlet,
+        story=story,
+        copy=copy,
+        outlet=joined("outlet")[order],
         seconds=seconds - seconds[0],
-        edit_seed=rng.integers(0, 2**62, count),
+        edit_seed=joined("edit_seed")[order],
         source=source,
         retelling=retelling,
-        window_start=window_start,
-        window_length=window_length,
-        quote_story=quote_story,
-        story_seed=rng.integers(0, 2**62, stories),
+        window_start=joined("window_start")[:stories],
+        window_length=joined("window_length")[:stories],
+        quote_story=joined("quote_story")[:stories],
+        story_seed=joined("story_seed")[:stories],
         first_article=first_article,
         retold_word_share=settings.retold_word_share,
     )
@@ -315,28 +358,18 @@ def plan(count: int, seed: int = 14, settings: Settings | None = None) -> Plan:
 def story_outlets(
     rng: np.random.Generator, story_of: npt.NDArray[np.int64], rank: npt.NDArray[np.int64], settings: Settings
 ) -> npt.NDArray[np.int64]:
-    """Each article's outlet, drawn by the outlets' Zipf weights, distinct within a story: the
-    publications of a story take the outlets of one weighted draw without replacement, in its
-    order (the Gumbel top-k trick, for all syndicated stories at once, in chunks)."""
+    """Each publication's outlet, drawn by the outlets' Zipf weights, distinct within a story:
+    the publications of a syndicated story take the outlets of one weighted draw without
+    replacement, in its order (the Gumbel top-k trick, for all its stories at once)."""
     weights = np.log(np.arange(1, OUTLETS + 1, dtype=np.float64) ** -settings.outlet_exponent)
     outlet = rng.choice(OUTLETS, size=story_of.size, p=np.exp(weights) / np.exp(weights).sum())
     syndicated = np.unique(story_of[rank > 0])
     row_of = np.full(int(story_of.max(initial=0)) + 1, -1, dtype=np.int64)
     row_of[syndicated] = np.arange(syndicated.size)
-    row = row_of[story_of]
-    by_row = np.argsort(row, kind="stable")
-    for start in range(0, syndicated.size, 8192):
-        rows = min(8192, syndicated.size - start)
-        order = np.argsort(-(weights + rng.gumbel(size=(rows, OUTLETS))), axis=1)
-        members = by_row[np.searchsorted(row[by_row], start) : np.searchsorted(row[by_row], start + rows)]
-        outlet[members] = order[row[members] - start, rank[members]]
+    members = np.flatnonzero(row_of[story_of] >= 0)
+    order = np.argsort(-(weights + rng.gumbel(size=(syndicated.size, OUTLETS))), axis=1)
+    outlet[members] = order[row_of[story_of[members]], rank[members]]
     return outlet
-
-
-def _mean_burst(settings: Settings) -> float:
-    sizes = np.arange(1, MAX_BURST + 1, dtype=np.float64)
-    weights = sizes**-settings.burst_exponent
-    return float((sizes * weights).sum() / weights.sum())
 
 
 def article_id(number: int) -> str:

@@ -153,6 +153,7 @@ class Step:
     recall: dict[str, tuple[int, int]] = field(default_factory=dict)
     kinds: Counter[str] = field(default_factory=Counter)
     scores: dict[str, float] = field(default_factory=dict)
+    slowest: list[str] = field(default_factory=list)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -406,6 +407,13 @@ def main() -> int:
             pools = [storage.candidate_pool(a.document_keys, a.passage_query_keys) for a in analyses]
             step.pool = float(np.mean([p[0] for p in pools]))
             step.passage_pool = float(np.mean([p[1] for p in pools]))
+            for slow in sorted(range(len(fresh)), key=lambda i: -latencies[i])[:3]:
+                kinds = Counter(m.kind.value for m in matched[slow])
+                step.slowest.append(
+                    f"{latencies[slow] * 1e3:.0f} ms: {fresh[slow].article_id}, {len(fresh[slow].text.split())} words, "
+                    f"{len(analyses[slow].features.passages)} passages, {pools[slow][0]} in its buckets, matches "
+                    + (", ".join(f"{kind} {count}" for kind, count in kinds.most_common()) or "none")
+                )
             if judge is not None:
                 judge.judge([int(d.article_id.removeprefix("rc-")) for d in fresh], matched, size, step)
             steps.append(step)
@@ -433,6 +441,7 @@ def _print_step(step: Step, generation: float, tables: dict[str, int], elapsed: 
         f"on disk {step.disk:,.0f} B/article",
         flush=True,
     )
+    print("  slowest fresh texts: " + "; ".join(step.slowest))
     if tables:
         largest = sorted(tables.items(), key=lambda item: -item[1])[:6]
         print("  on disk by table: " + ", ".join(f"{name} {nbytes / size:,.0f}" for name, nbytes in largest))
