@@ -142,7 +142,6 @@ class SourcePool:
         # Per sentence: name ranks (>= 0) and figures (-1 - index into ``numbers``).
         self.slots: list[tuple[int, ...]] = []
         self.paragraph_starts: list[bool] = []
-        self.word_counts: list[int] = []
         starts = [0]
         for sentences in split:
             for sentence, paragraph_start in sentences:
@@ -150,9 +149,10 @@ class SourcePool:
                 for match in self._slots(sentence):
                     token = match.group()
                     if token[0].isdigit():
-                        slot = -1 - number_ids.setdefault(token, len(number_ids))
-                        if slot == -1 - len(self.numbers):
+                        if token not in number_ids:
+                            number_ids[token] = len(self.numbers)
                             self.numbers.append(token)
+                        slot = -1 - number_ids[token]
                     elif token in name_ids:
                         slot = name_ids[token]
                     else:
@@ -165,7 +165,6 @@ class SourcePool:
                 self.literals.append(tuple(pieces))
                 self.slots.append(tuple(slots))
                 self.paragraph_starts.append(paragraph_start)
-                self.word_counts.append(sentence.count(" ") + 1)
             starts.append(len(self.sentences))
         self.starts = np.array(starts, dtype=np.int64)
         # Lower-case words by frequency, for rewrites (a word by one of about its frequency).
