@@ -9,9 +9,11 @@ matched and stored. ``synthetic`` is bench/corpus.py's word-bag corpus (generate
 outside the clock); ``realistic`` is bench/realistic_corpus.py's (real sentences, bursts, quotes;
 rendered ahead in one more process). At each size it prints:
 
-- ingest rate over the last ``--rate-block`` articles before the size (and over the whole step);
+- ingest rate over the last ``--rate-block`` articles before the size (and over the whole step),
+  with this process's CPU time per article (matching and storing: the serial part) and the load;
 - find_matches p50 / p99 for texts of stored articles (a uniform sample) and for fresh texts (the
-  next articles of the stream, not yet stored), each its own call, after a few untimed warm-ups;
+  next articles of the stream, not yet stored), each its own call, after a few untimed warm-ups
+  (the first call after the reopen timed apart), and the three slowest fresh texts;
 - candidates per query: the ranked ones ``Storage.candidates`` returned, the ones whose records
   verification read, and (untimed, on the fresh texts) every article in a bucket the query looks
   up (the pool before the cut to ``max_candidates``), passage buckets alone beside it;
@@ -19,8 +21,8 @@ rendered ahead in one more process). At each size it prints:
   buckets from SQLite, as the server's start does; the document and passage bucket arrays
   beside it) and on disk (the SQLite files, and what each table and index takes);
 - realistic corpus: recall of the fresh texts' story (a copy finds an earlier publication of its
-  story) and quote (finds the story it quotes), and what the matches are (same story, quote,
-  a retelling of the same real article, real articles sharing a sentence, none of these).
+  story) and quote (finds the story it quotes, among the 20 matches returned), and what the
+  matches are by the ground truth (see :meth:`MatchJudge.kind`).
 
 Then log-log slopes between consecutive sizes (1 = linear growth, 0 = flat).
 """
@@ -127,6 +129,8 @@ class Truth:
 
 @dataclass(slots=True)
 class Step:
+    """What was measured at one size (times in seconds, sizes per article)."""
+
     size: int
     ingest_seconds: float = 0.0
     block_rate: float = 0.0
@@ -324,6 +328,43 @@ def slope(first: float, last: float, sizes: tuple[int, int]) -> str:
     return f"{math.log(last / first) / math.log(sizes[1] / sizes[0]):.2f}"
 
 
+def measure_queries(
+    engine: Wiretrace,
+    storage: MeasuredSqliteStorage,
+    drafts: Lookahead,
+    queries: int,
+    rng: np.random.Generator,
+    judge: MatchJudge | None,
+    step: Step,
+) -> None:
+    """find_matches latency on stored and fresh texts, candidates per query, recall and match kinds."""
+    fresh = drafts.peek(queries)
+    stored_texts = [drafts.sample[i] for i in rng.permutation(len(drafts.sample))[:queries]]
+    step.first_query_seconds = timed_queries(engine, stored_texts[:1])[0][0]
+    timed_queries(engine, stored_texts[1:WARM_UPS])
+    storage.reset_counts()
+    latencies, _ = timed_queries(engine, stored_texts)
+    step.stored_p50, step.stored_p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    storage.reset_counts()
+    latencies, matched = timed_queries(engine, [d.text for d in fresh])
+    step.fresh_p50, step.fresh_p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    step.ranked = storage.candidates_returned / max(1, storage.candidate_calls)
+    step.read = storage.records_read / max(1, len(fresh))
+    analyses = [engine.analyse(d.text) for d in fresh]
+    pools = [storage.candidate_pool(a.document_keys, a.passage_query_keys) for a in analyses]
+    step.pool = float(np.mean([p[0] for p in pools]))
+    step.passage_pool = float(np.mean([p[1] for p in pools]))
+    for slow in sorted(range(len(fresh)), key=lambda i: -latencies[i])[:3]:
+        kinds = Counter(m.kind.value for m in matched[slow])
+        step.slowest.append(
+            f"{latencies[slow] * 1e3:.0f} ms: {fresh[slow].article_id}, {len(fresh[slow].text.split())} words, "
+            f"{len(analyses[slow].features.passages)} passages, {pools[slow][0]} in its buckets, matches "
+            + (", ".join(f"{kind} {count}" for kind, count in kinds.most_common()) or "none")
+        )
+    if judge is not None:
+        judge.judge([int(d.article_id.removeprefix("rc-")) for d in fresh], matched, step.size, step)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", choices=("synthetic", "realistic"), default="synthetic")
@@ -391,31 +432,7 @@ def main() -> int:
             step.passage_entries = storage.bucket_entries()[1] / size
             step.disk = sum(p.stat().st_size for p in Path(directory).glob("wiretrace.sqlite3*")) / size
             tables = storage.table_bytes()
-            fresh = drafts.peek(options.queries)
-            stored_texts = [drafts.sample[i] for i in rng.permutation(len(drafts.sample))[: options.queries]]
-            step.first_query_seconds = timed_queries(engine, stored_texts[:1])[0][0]
-            timed_queries(engine, stored_texts[1:WARM_UPS])
-            storage.reset_counts()
-            latencies, _ = timed_queries(engine, stored_texts)
-            step.stored_p50, step.stored_p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-            storage.reset_counts()
-            latencies, matched = timed_queries(engine, [d.text for d in fresh])
-            step.fresh_p50, step.fresh_p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-            step.ranked = storage.candidates_returned / max(1, storage.candidate_calls)
-            step.read = storage.records_read / max(1, len(fresh))
-            analyses = [engine.analyse(d.text) for d in fresh]
-            pools = [storage.candidate_pool(a.document_keys, a.passage_query_keys) for a in analyses]
-            step.pool = float(np.mean([p[0] for p in pools]))
-            step.passage_pool = float(np.mean([p[1] for p in pools]))
-            for slow in sorted(range(len(fresh)), key=lambda i: -latencies[i])[:3]:
-                kinds = Counter(m.kind.value for m in matched[slow])
-                step.slowest.append(
-                    f"{latencies[slow] * 1e3:.0f} ms: {fresh[slow].article_id}, {len(fresh[slow].text.split())} words, "
-                    f"{len(analyses[slow].features.passages)} passages, {pools[slow][0]} in its buckets, matches "
-                    + (", ".join(f"{kind} {count}" for kind, count in kinds.most_common()) or "none")
-                )
-            if judge is not None:
-                judge.judge([int(d.article_id.removeprefix("rc-")) for d in fresh], matched, size, step)
+            measure_queries(engine, storage, drafts, options.queries, rng, judge, step)
             steps.append(step)
             _print_step(step, generation, tables, time.perf_counter() - started)
         engine.close()
