@@ -30,6 +30,13 @@ def cli_env() -> dict[str, str]:
     return env
 
 
+def one_line_failure(completed: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed command printed (asserting it failed, with one line and no traceback)."""
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert completed.returncode != 0 and len(lines) == 1, completed.stderr
+    return lines[0]
+
+
 def run_cli(
     *args: str, check: bool = True, timeout: float = 120, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

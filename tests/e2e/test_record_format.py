@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 
-from processes import run_cli
+from processes import one_line_failure, run_cli
 from wiretrace.core.codec import to_micros
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.identity import IndexIdentity, index_parameters
@@ -71,16 +70,10 @@ def _legacy_directory(data: Path) -> None:
             )
 
 
-def _one_line(completed: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in completed.stderr.splitlines() if line.strip()]
-    assert completed.returncode != 0 and len(lines) == 1, completed.stderr
-    return lines[0]
-
-
 def test_an_old_data_directory_asks_for_a_reindex_and_is_rebuilt_by_it(tmp_path: Path) -> None:
     data = tmp_path / "data"
     _legacy_directory(data)
-    refused = _one_line(run_cli("check", "--data", str(data), check=False))
+    refused = one_line_failure(run_cli("check", "--data", str(data), check=False))
     assert "INDEX_PARAMETERS_CHANGED" in refused
     assert "records=columns and JSON evidence (before 2026-12)" in refused
     assert f"run `wiretrace reindex --data {data}`" in refused

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 from contextlib import closing
 from pathlib import Path
 
-from processes import run_cli
+from processes import one_line_failure, run_cli
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.maintenance import check_consistency
 from wiretrace.storage.sqlite import SqliteStorage
@@ -30,16 +29,10 @@ def _directory_of_article_counts(data: Path) -> None:
         db.execute("DROP TABLE fingerprint_stories")
 
 
-def _one_line(completed: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in completed.stderr.splitlines() if line.strip()]
-    assert completed.returncode != 0 and len(lines) == 1, completed.stderr
-    return lines[0]
-
-
 def test_a_directory_of_article_counts_asks_for_a_reindex_and_is_rebuilt_by_it(tmp_path: Path) -> None:
     data = tmp_path / "data"
     _directory_of_article_counts(data)
-    refused = _one_line(run_cli("check", "--data", str(data), check=False))
+    refused = one_line_failure(run_cli("check", "--data", str(data), check=False))
     assert "INDEX_PARAMETERS_CHANGED" in refused
     assert "boilerplate=articles (before 2026-12)" in refused
     assert f"run `wiretrace reindex --data {data}`" in refused

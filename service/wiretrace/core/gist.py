@@ -31,10 +31,9 @@ def gist_of(features: TextFeatures) -> Gist | None:
     """The L2-normalised mean embedding of the text's first sentences; None without meanings
     (``verify_meaning`` off) or without a sentence with a content word."""
     meanings = features.meanings
-    sentences = features.sentences
-    if meanings is None or not sentences:
+    if meanings is None or not features.sentences:
         return None
-    opening = sorted(range(len(sentences)), key=lambda i: sentences[i].span.start)[:GIST_SENTENCES]
+    opening = list(features.sentence_order().order[:GIST_SENTENCES])
     return _normalised(meanings.of(opening).mean(axis=0))
 
 

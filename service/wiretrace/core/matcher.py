@@ -195,16 +195,15 @@ class Matcher:
                 closest = by_meaning_only[: self.settings.max_meaning_only_candidates]
                 self._verify_deferred(analysis, closest, boilerplate, matches, records)
                 implied = self._sources_of_passages(view, matches, exclude | set(ranked))
-                sources = _admitted(reads, list(implied), admits)
-                sources = [i for i in sources if self._same_language(reads, i, language)]
+                admitted = _admitted(reads, list(implied), admits)
+                sources = [i for i in admitted if self._same_language(reads, i, language)]
                 if sources:
                     # The sources of what the query shares: each weighed by meaning (at most _CHUNK).
                     budget = _MeaningBudget(len(sources))
                     also: list[_Deferred] = []
                     self._verify_chunk(reads, analysis, source, sources, boilerplate, matches, records, budget, also)
                     self._verify_deferred(analysis, also, boilerplate, matches, records)
-                admitted = set(_admitted(reads, list(implied), admits))
-                chosen = {i: spans for i, spans in implied.items() if i in admitted}
+                chosen = {i: implied[i] for i in admitted}
                 self._through_third_texts(reads, analysis, language, chosen, matches, records)
         return matches, records
 
@@ -352,7 +351,7 @@ class Matcher:
             if record is None:
                 continue
             other = record.article.language
-            translated = bool(language and other and other != language)
+            translated = not self._same_language(reads, article_id, language)
             if translated and not (self.settings.cross_language and {language, other} <= ENCODER_LANGUAGES):
                 continue
             match = verify_through(

@@ -38,9 +38,8 @@ class ImpliedPassage:
 
 def _within(features: TextFeatures, start: int, end: int) -> list[int]:
     """Indices of the sentences overlapping [start, end), in text order."""
-    sentences = features.sentences
-    inside = [i for i, s in enumerate(sentences) if s.span.start < end and start < s.span.end]
-    return sorted(inside, key=lambda i: sentences[i].span.start)
+    spans = [s.span for s in features.sentences]
+    return [i for i in features.sentence_order().order if spans[i].start < end and start < spans[i].end]
 
 
 def verify_through(

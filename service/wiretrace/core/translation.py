@@ -30,8 +30,7 @@ _GAP = 2
 
 def _opening(features: TextFeatures) -> list[int]:
     """Indices of the text's first sentences in text order."""
-    sentences = features.sentences
-    return sorted(range(len(sentences)), key=lambda i: sentences[i].span.start)[:MAX_SENTENCES]
+    return list(features.sentence_order().order[:MAX_SENTENCES])
 
 
 def aligned_pairs(cosine: npt.NDArray[np.float32], settings: IndexSettings) -> list[tuple[int, int]]:
