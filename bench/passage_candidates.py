@@ -121,11 +121,11 @@ def wordfreq_rarity(numbers: set[str]) -> Rarity:
         tokens = words(word)
         if len(tokens) != 1 or not F.is_content_word(tokens[0]):
             continue
-        key = F.word_hash(F.stem(tokens[0]))
+        key = F.term_hash(tokens[0])
         table[key] = table.get(key, 0.0) + frequency
     for number in numbers:
         if F.is_content_word(number):
-            table[F.word_hash(F.stem(number))] = wordfreq.word_frequency(number, "en")
+            table[F.term_hash(number)] = wordfreq.word_frequency(number, "en")
     return Rarity.from_dict("wordfreq", table)
 
 

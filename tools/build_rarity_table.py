@@ -36,12 +36,12 @@ def build() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
         tokens = words(word)
         if len(tokens) != 1 or not features.is_content_word(tokens[0]):
             continue
-        key = features.word_hash(features.stem(tokens[0]))
+        key = features.term_hash(tokens[0])
         frequency[key] = frequency.get(key, 0.0) + value
     for number in range(10_000):
         token = str(number)
         if features.is_content_word(token):
-            frequency[features.word_hash(features.stem(token))] = wordfreq.word_frequency(token, "en")
+            frequency[features.term_hash(token)] = wordfreq.word_frequency(token, "en")
     keys = np.array(sorted(frequency), dtype=np.uint32)
     levels = np.array([rarity.quantise(frequency[int(k)]) for k in keys], dtype=np.uint8)
     return keys, levels

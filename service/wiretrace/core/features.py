@@ -9,6 +9,7 @@ numbers), so passages are compared as sets of those.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ HashArray = npt.NDArray[np.uint32]
 
 # Bumped whenever the features of a text change: signatures stored under another
 # version must be rebuilt (`wiretrace reindex`).
-FEATURE_VERSION = "words5+stems-v1"
+FEATURE_VERSION = "words5+stems-v2"
 
 _GOLDEN = np.uint32(0x9E3779B1)
 _MIX = np.uint32(0x85EBCA77)
@@ -372,6 +373,40 @@ def is_content_word(word: str) -> bool:
     return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
 
 
+# Numbers are anchors: a figure changed between two sentences makes another report, not an
+# edit of one (two companies' earnings tables share every word but their figures). Their
+# term hashes lie in a range of their own (top byte 0xFF), so a stored set tells its numbers.
+_NUMBER_RANGE = 0xFF000000
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# Spelled-out numbers a rewrite may give as digits ("three cts" ~ "3 cts", "nil" ~ "0").
+NUMBER_WORDS = (
+    {"nil": "0"}
+    | {
+        word: str(value)
+        for value, word in enumerate(
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+            " sixteen seventeen eighteen nineteen twenty".split()
+        )
+    }
+    | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
+)
+
+
+def term_hash(word: str) -> int:
+    """Hash of a content word's term: its stem's, or a number's (digits) in the numbers' range."""
+    number = NUMBER_WORDS.get(word, word)
+    if _NUMBER.fullmatch(number):
+        return word_hash(number) | _NUMBER_RANGE
+    hashed = word_hash(stem(word))
+    return hashed & ~(1 << 24) if hashed >= _NUMBER_RANGE else hashed
+
+
+def number_terms(features: HashArray) -> npt.NDArray[np.bool_]:
+    """Which of these term hashes are numbers."""
+    numbers: npt.NDArray[np.bool_] = features >= np.uint32(_NUMBER_RANGE)
+    return numbers
+
+
 def content_terms(word_list: list[str]) -> list[str]:
     """Stemmed content words; numbers are kept as written after normalisation."""
     return [stem(w) for w in word_list if is_content_word(w)]
@@ -418,8 +453,8 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
 
 
 def _term(word: str) -> int:
-    """Hash of the word's stem, or -1 for a function word."""
-    return word_hash(stem(word)) if is_content_word(word) else -1
+    """:func:`term_hash` of the word, or -1 for a function word."""
+    return term_hash(word) if is_content_word(word) else -1
 
 
 class _TermTable:

@@ -21,6 +21,7 @@ from wiretrace.core.features import (
     SentenceSets,
     TextFeatures,
     distinct_sets,
+    number_terms,
 )
 from wiretrace.core.meaning import encode_together
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
@@ -460,10 +461,43 @@ def align_passages(
         shorter = min(len(query.passages), len(matched.passages))
         use_meaning = by_meaning and aligned < settings.near_duplicate_coverage * shorter
         chosen = _extend(chosen, query, matched, settings, boilerplate, use_meaning)
+        if _one_template(chosen, query, matched):
+            chosen, aligned = [], 0
     query_text, matched_text = query.sentence_order(), matched.sentence_order()
     chosen.sort(key=lambda p: query_text.position[p.query_index])
     passages = _merge_runs(chosen, query_text, matched_text)
     return passages, sum(p.shared for p in chosen), aligned
+
+
+def _figures_disagree(one: np.ndarray, two: np.ndarray) -> bool:
+    """Whether two sentences' content-word sets both give figures, each one the other lacks (an
+    added figure is an edit: "12 killed" ~ "12 killed, 3 of them children")."""
+    first, second = one[number_terms(one)], two[number_terms(two)]
+    if first.size == 0 or second.size == 0:
+        return False
+    shared = _overlap(first, second)
+    return shared < first.size and shared < second.size
+
+
+def _one_template(chosen: list[_PassagePair], query: TextFeatures, matched: TextFeatures) -> bool:
+    """Whether aligned sentences make two reports on one template, not a copy: two or more, and
+    most of them, disagree on their figures (numbers are anchors).
+
+    Two companies' earnings tables share every word but their figures ("Shr loss 22 cts vs loss
+    18 cts" ~ "Shr loss 51 cts vs loss 3 cts"), two weekly tender notices their dates and amounts.
+    A story update changes a figure or two among sentences that agree; one edited sentence may
+    change its figure, and paraphrase corpora count "killed at least 22" ~ "killed at least three"
+    as one statement, so a single pair is never judged by its figures.
+    """
+    disagree = sum(
+        1
+        for pair in chosen
+        if not pair.verbatim
+        and _figures_disagree(
+            query.sentences[pair.query_index].features, matched.sentences[pair.matched_index].features
+        )
+    )
+    return disagree >= 2 and disagree > len(chosen) - disagree
 
 
 def on_demand(query: TextFeatures, matched: TextFeatures, settings: IndexSettings) -> bool:
@@ -620,6 +654,8 @@ def _neighbours_align(
     meanings, other_meanings = query.meanings, matched.meanings
     if not use_meaning or meanings is None or other_meanings is None or shared == 0:
         return None
+    if _figures_disagree(one.features, two.features):  # an encoder does not read figures
+        return None
     cosine = float(meanings.of([first])[0] @ other_meanings.of([second])[0])
     if cosine >= settings.extension_min_cosine:
         return _PassagePair(first, second, cosine, shared, False, True)
@@ -691,6 +727,8 @@ def verify(
     # Share of each side's sentences aligned with the other: a story re-published in other
     # words (re-translated, rewritten sentence by sentence) covers both sides.
     coverage = min(aligned / len(query.passages), aligned / len(matched.passages)) if aligned else 0.0
+    if aligned == 1 and min(len(query.passages), len(matched.passages)) > 1:
+        coverage = 0.0  # one sentence of several is a passage, not the story (a line of a short table)
     if jaccard >= settings.near_duplicate_jaccard or coverage >= settings.near_duplicate_coverage:
         kind = MatchKind.NEAR_DUPLICATE
     elif passages:
