@@ -131,6 +131,7 @@ class TextFeatures:
     # ``dataclasses.replace``): a stored copy is aligned with every later copy of its story.
     _distinct: DistinctSets | None = field(default=None, init=False, repr=False, compare=False)
     _order: SentenceOrder | None = field(default=None, init=False, repr=False, compare=False)
+    _figures: tuple[frozenset[int], ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def sentence_sets(self) -> SentenceSets:
         sizes = np.bincount(self.flat_owners, minlength=len(self.passages)).astype(np.int64)
@@ -168,6 +169,19 @@ class TextFeatures:
             object.__setattr__(self, "_order", computed)
             return computed
         return self._order
+
+    def sentence_figures(self) -> tuple[frozenset[int], ...]:
+        """Each of :attr:`sentences`' numbers (:func:`number_terms`), computed once."""
+        if self._figures is None:
+            sentences = self.sentences
+            none: frozenset[int] = frozenset()
+            computed = tuple(
+                frozenset(s.features[numbers].tolist()) if (numbers := number_terms(s.features)).any() else none
+                for s in sentences
+            )
+            object.__setattr__(self, "_figures", computed)
+            return computed
+        return self._figures
 
     @classmethod
     def build(

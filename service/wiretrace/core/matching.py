@@ -21,7 +21,6 @@ from wiretrace.core.features import (
     SentenceSets,
     TextFeatures,
     distinct_sets,
-    number_terms,
 )
 from wiretrace.core.meaning import encode_together
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
@@ -469,14 +468,10 @@ def align_passages(
     return passages, sum(p.shared for p in chosen), aligned
 
 
-def _figures_disagree(one: np.ndarray, two: np.ndarray) -> bool:
-    """Whether two sentences' content-word sets both give figures, each one the other lacks (an
-    added figure is an edit: "12 killed" ~ "12 killed, 3 of them children")."""
-    first, second = one[number_terms(one)], two[number_terms(two)]
-    if first.size == 0 or second.size == 0:
-        return False
-    shared = _overlap(first, second)
-    return shared < first.size and shared < second.size
+def _figures_disagree(first: frozenset[int], second: frozenset[int]) -> bool:
+    """Whether two sentences' numbers (:meth:`TextFeatures.sentence_figures`) both give figures,
+    each one the other lacks (an added figure is an edit: "12 killed" ~ "12 killed, 3 of them children")."""
+    return bool(first) and bool(second) and not (first <= second or second <= first)
 
 
 def _one_template(chosen: list[_PassagePair], query: TextFeatures, matched: TextFeatures) -> bool:
@@ -489,14 +484,14 @@ def _one_template(chosen: list[_PassagePair], query: TextFeatures, matched: Text
     change its figure, and paraphrase corpora count "killed at least 22" ~ "killed at least three"
     as one statement, so a single pair is never judged by its figures.
     """
-    disagree = sum(
-        1
-        for pair in chosen
-        if not pair.verbatim
-        and _figures_disagree(
-            query.sentences[pair.query_index].features, matched.sentences[pair.matched_index].features
-        )
-    )
+    if len(chosen) < 2:
+        return False
+    own, other = query.sentence_figures(), matched.sentence_figures()
+    disagree = 0
+    for pair in chosen:
+        first = own[pair.query_index]
+        if first and not pair.verbatim and _figures_disagree(first, other[pair.matched_index]):
+            disagree += 1
     return disagree >= 2 and disagree > len(chosen) - disagree
 
 
@@ -654,7 +649,9 @@ def _neighbours_align(
     meanings, other_meanings = query.meanings, matched.meanings
     if not use_meaning or meanings is None or other_meanings is None or shared == 0:
         return None
-    if _figures_disagree(one.features, two.features):  # an encoder does not read figures
+    if _figures_disagree(
+        query.sentence_figures()[first], matched.sentence_figures()[second]
+    ):  # no encoder reads figures
         return None
     cosine = float(meanings.of([first])[0] @ other_meanings.of([second])[0])
     if cosine >= settings.extension_min_cosine:
