@@ -295,10 +295,11 @@ def _sentence_pairs(
         pairs = _set_pairs(own, other, *_pair_floor(settings, weigh_meaning), settings.max_pair_work)
     query_index, matched_index, shared = pairs.query, pairs.other, pairs.shared
     lexical, jaccard = _aligns_lexically(shared, own.sizes[query_index], other.sizes[matched_index], settings)
+    lexical, jaccard, readable = _weighed_by_figures(query, matched, pairs, lexical, jaccard, settings)
     if weigh_meaning and _covered(query_index[lexical], matched_index[lexical], query, matched, settings):
         weigh_meaning = False  # a near-duplicate by its words alone: meaning adds nothing to decide
     if weigh_meaning:
-        accepted, similarity = _by_meaning(query, matched, pairs, jaccard, lexical, settings)
+        accepted, similarity = _by_meaning(query, matched, pairs, jaccard, lexical, settings, readable)
         return (
             query_index[accepted],
             matched_index[accepted],
@@ -364,6 +365,7 @@ def _by_meaning(
     jaccard: np.ndarray,
     lexical: np.ndarray,
     settings: IndexSettings,
+    readable: np.ndarray,
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
     """(pair aligns, similarity): pairs aligned by words, and undecided pairs whose sentences'
     cosine reaches ``meaning_min_cosine`` (similarity: the larger of Jaccard and cosine).
@@ -374,7 +376,7 @@ def _by_meaning(
     own, other = query.distinct(), matched.distinct()
     assert query.meanings is not None and matched.meanings is not None
     query_index, matched_index = pairs.query, pairs.other
-    undecided = _undecided(pairs.shared, jaccard, lexical, settings)
+    undecided = _undecided(pairs.shared, jaccard, lexical, settings) & readable
     undecided &= ~np.isin(query_index, query_index[lexical]) & ~np.isin(matched_index, matched_index[lexical])
     weighed = np.flatnonzero(undecided)
     weighed = weighed[np.argsort(-jaccard[weighed], kind="stable")][: settings.max_meaning_pairs]
@@ -472,6 +474,54 @@ def _figures_disagree(first: frozenset[int], second: frozenset[int]) -> bool:
     """Whether two sentences' numbers (:meth:`TextFeatures.sentence_figures`) both give figures,
     each one the other lacks (an added figure is an edit: "12 killed" ~ "12 killed, 3 of them children")."""
     return bool(first) and bool(second) and not (first <= second or second <= first)
+
+
+def _weighed_by_figures(
+    query: TextFeatures,
+    matched: TextFeatures,
+    pairs: _SetPairs,
+    lexical: np.ndarray,
+    jaccard: np.ndarray,
+    settings: IndexSettings,
+) -> tuple[np.ndarray, np.ndarray, npt.NDArray[np.bool_]]:
+    """(aligns by words, Jaccard, may be decided by meaning) of pairs whose figures disagree.
+
+    Numbers are anchors: each changed figure counts three times in the pair's union, so "Avg
+    shrs 127.3 mln vs 154.5 mln" ~ "Avg shrs 15.0 mln vs 14.9 mln", which share every word, do
+    not align, while "… killed at least 22 people …" ~ "… at least three …", which share most,
+    do. An encoder does not read figures: where they are a quarter or more of the pair's words,
+    words alone decide.
+    """
+    readable = np.ones(pairs.query.size, dtype=bool)
+    changed = _changed_figures(query, matched, pairs.query, pairs.other)
+    if not changed.any():
+        return lexical, jaccard, readable
+    union = query.distinct().sizes[pairs.query] + matched.distinct().sizes[pairs.other] - pairs.shared
+    jaccard = np.where(changed > 0, pairs.shared / np.maximum(union + 2 * changed, 1), jaccard)
+    lexical = (pairs.shared >= settings.passage_min_shared) & (jaccard >= settings.passage_min_similarity)
+    return lexical, jaccard, 4 * changed < union
+
+
+def _changed_figures(
+    query: TextFeatures, matched: TextFeatures, query_sets: np.ndarray, matched_sets: np.ndarray
+) -> npt.NDArray[np.int64]:
+    """Per pair of distinct sets, how many figures differ when the two disagree (else 0)."""
+    changed = np.zeros(query_sets.size, dtype=np.int64)
+    own, other = query.distinct(), matched.distinct()
+    query_figures, matched_figures = query.sentence_figures(), matched.sentence_figures()
+    # A distinct set's sentences share its features, so its first sentence's figures are its own.
+    own_figures = [query_figures[s] for s in own.first.tolist()]
+    other_figures = [matched_figures[s] for s in other.first.tolist()]
+    if not any(own_figures) or not any(other_figures):
+        return changed
+    with_figures = (
+        np.array([bool(f) for f in own_figures])[query_sets] & np.array([bool(f) for f in other_figures])[matched_sets]
+    )
+    for at in np.flatnonzero(with_figures).tolist():
+        one, two = own_figures[int(query_sets[at])], other_figures[int(matched_sets[at])]
+        if _figures_disagree(one, two):
+            changed[at] = len(one ^ two)
+    return changed
 
 
 def _one_template(chosen: list[_PassagePair], query: TextFeatures, matched: TextFeatures) -> bool:
