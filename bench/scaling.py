@@ -2,6 +2,7 @@
 
     python bench/scaling.py [--corpus synthetic|realistic] [--sizes 2500 5000 10000 20000] [--queries 300]
                             [--batch 500] [--rate-block 5000] [--words-only] [--analysis-workers 2]
+                            [--data DIR]
 
 Ingests a corpus in process on durable SQLite the way a re-indexing job would (the bulk path):
 large batches, one commit each, analysis in worker processes a batch ahead of the batch being
@@ -25,13 +26,23 @@ rendered ahead in one more process). At each size it prints:
   matches are by the ground truth (see :meth:`MatchJudge.kind`).
 
 Then log-log slopes between consecutive sizes (1 = linear growth, 0 = flat).
+
+``--data DIR`` keeps the store in DIR (else a temporary directory) and makes the run resumable:
+the figures of every size reached are kept in ``DIR/scaling-progress.json``, and the same command
+run again goes on from the articles stored (every batch is one commit, so a killed run loses at
+most the batch being written). The stream is deterministic: the articles already stored are
+rendered again, not ingested, for the ground truth and the sample of stored texts. A 1M run
+takes longer than one sitting on two cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import gc
 import itertools
+import json
 import math
 import os
 import sqlite3
@@ -377,6 +388,7 @@ def main() -> int:
     parser.add_argument("--passage-threshold", type=float, default=IndexSettings().passage_threshold)
     parser.add_argument("--passage-num-perm", type=int, default=IndexSettings().passage_num_perm)
     parser.add_argument("--analysis-workers", type=int, default=os.cpu_count() or 1, help="processes analysing texts")
+    parser.add_argument("--data", type=Path, help="keep the store here and resume a run kept here")
     options = parser.parse_args()
     sizes = sorted(options.sizes)
     total = sizes[-1] + options.queries
@@ -401,12 +413,21 @@ def main() -> int:
         flush=True,
     )
     started = time.perf_counter()
-    steps: list[Step] = []
-    with tempfile.TemporaryDirectory() as directory:
+    with contextlib.ExitStack() as stack:
+        directory = str(options.data) if options.data else stack.enter_context(tempfile.TemporaryDirectory())
+        progress = Progress(Path(directory), run_options(options))
+        steps = progress.steps()
         storage = MeasuredSqliteStorage(directory)
         engine = Wiretrace(storage, settings, analysis_workers=options.analysis_workers)
-        stored = 0
+        stored = storage.stats().articles
+        if stored:
+            print(f"resuming at {stored:,} stored articles (rendering them again, not ingesting)", flush=True)
+            drafts.take(stored)
         for size in sizes:
+            if size <= stored:
+                if not any(s.size == size for s in steps):
+                    raise SystemExit(f"{directory} holds {stored:,} articles but no figures at {size:,}")
+                continue
             step = Step(size)
             count = size - stored
             generated_before = drafts.seconds
@@ -434,11 +455,46 @@ def main() -> int:
             tables = storage.table_bytes()
             measure_queries(engine, storage, drafts, options.queries, rng, judge, step)
             steps.append(step)
+            progress.save(steps)
             _print_step(step, generation, tables, time.perf_counter() - started)
         engine.close()
     _print_summary(steps)
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def run_options(options: argparse.Namespace) -> dict[str, object]:
+    """What a resumed run must share with the run it resumes."""
+    kept = ("corpus", "seed", "words_only", "batch", "passage_threshold", "passage_num_perm", "queries")
+    return {name: getattr(options, name) for name in kept}
+
+
+class Progress:
+    """The figures of the sizes a run kept in ``--data`` has reached, and the options it ran with."""
+
+    def __init__(self, directory: Path, options: dict[str, object]) -> None:
+        self.path = directory / "scaling-progress.json"
+        self.options = options
+        if self.path.exists():
+            kept = json.loads(self.path.read_text())
+            if kept["options"] != options:
+                raise SystemExit(f"{self.path} is a run with other options: {kept['options']}")
+
+    def steps(self) -> list[Step]:
+        if not self.path.exists():
+            return []
+        steps = []
+        for kept in json.loads(self.path.read_text())["steps"]:
+            kept["kinds"] = Counter(kept["kinds"])
+            kept["recall"] = {name: tuple(value) for name, value in kept["recall"].items()}
+            steps.append(Step(**kept))
+        return steps
+
+    def save(self, steps: list[Step]) -> None:
+        written = self.path.with_suffix(".tmp")
+        kept = [{f.name: getattr(s, f.name) for f in dataclasses.fields(s)} | {"kinds": dict(s.kinds)} for s in steps]
+        written.write_text(json.dumps({"options": self.options, "steps": kept}))
+        written.replace(self.path)
 
 
 def _print_step(step: Step, generation: float, tables: dict[str, int], elapsed: float) -> None:
