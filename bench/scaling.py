@@ -65,7 +65,7 @@ import realistic_corpus  # noqa: E402
 from corpus import generate  # noqa: E402
 from wiretrace.core.engine import IngestRequest, Wiretrace  # noqa: E402
 from wiretrace.core.errors import WiretraceError  # noqa: E402
-from wiretrace.core.model import ArticleDraft, Match  # noqa: E402
+from wiretrace.core.model import ArticleDraft, ClusterKind, ClusterSummary, Match  # noqa: E402
 from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, ArticleRecord  # noqa: E402
 from wiretrace.core.settings import IndexSettings  # noqa: E402
 from wiretrace.storage.sqlite import SqliteStorage  # noqa: E402
@@ -169,6 +169,8 @@ class Step:
     kinds: Counter[str] = field(default_factory=Counter)
     scores: dict[str, float] = field(default_factory=dict)
     slowest: list[str] = field(default_factory=list)
+    # Realistic corpus: per cluster kind, the largest clusters as (members, planted stories among them).
+    clusters: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -374,6 +376,29 @@ def measure_queries(
         )
     if judge is not None:
         judge.judge([int(d.article_id.removeprefix("rc-")) for d in fresh], matched, step.size, step)
+        step.clusters = cluster_purity(engine, judge.truth)
+
+
+def cluster_purity(engine: Wiretrace, truth: Truth, largest: int = 5) -> dict[str, list[tuple[int, int]]]:
+    """The largest clusters of each kind, each as (members, planted stories its members tell): a
+    story cluster is one reused text, so a pure one tells one story (a statement's, the quoted
+    story and those quoting it)."""
+    summaries: list[ClusterSummary] = []
+    token = ""
+    while True:
+        page = engine.list_clusters(page_size=1000, page_token=token)
+        summaries.extend(page.items)
+        if not (token := page.next_page_token):
+            break
+    found: dict[str, list[tuple[int, int]]] = {}
+    for kind in ClusterKind:
+        biggest = sorted((c for c in summaries if c.kind is kind), key=lambda c: -c.member_count)[:largest]
+        found[kind.value] = []
+        for summary in biggest:
+            members = engine.cluster(summary.cluster_id, page_size=summary.member_count).members
+            stories = {int(truth.story[int(m.article_id.removeprefix("rc-"))]) for m in members}
+            found[kind.value].append((summary.member_count, len(stories)))
+    return found
 
 
 def main() -> int:
@@ -524,6 +549,9 @@ def _print_step(step: Step, generation: float, tables: dict[str, int], elapsed: 
             f"{kind} {count} (mean score {step.scores[kind] / count:.2f})" for kind, count in step.kinds.most_common()
         )
         print(f"  fresh texts found: {recall}; their matches: {kinds}", flush=True)
+    for kind, clusters in step.clusters.items():
+        listed = ", ".join(f"{members}/{stories}" for members, stories in clusters)
+        print(f"  largest {kind} clusters (members/planted stories): {listed}", flush=True)
 
 
 def _print_summary(steps: list[Step]) -> None:
