@@ -47,6 +47,7 @@ from wiretrace.core.ports import DOCUMENT_BUCKET_READ, PASSAGE_BUCKET_READ, Arti
 from wiretrace.core.record_codec import StoredRecord, decode_article, decode_keys, decode_match, encode_match
 from wiretrace.storage.buckets import CompactBuckets, ranked_owners
 from wiretrace.storage.dirlock import DirectoryLock
+from wiretrace.storage.record_cache import RecordCache
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,8 @@ class SqliteStorage:
         self._documents = CompactBuckets()
         self._passages = CompactBuckets()
         self._ids: dict[int, str] = {}
+        # This process owns the directory (the lock above), so its own writes are the only ones.
+        self._cache = RecordCache()
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -414,6 +417,7 @@ class SqliteStorage:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+                self._cache.clear()
                 self._owner.release()
 
     def _db(self) -> sqlite3.Connection:
@@ -470,6 +474,9 @@ class SqliteStorage:
             return
         with self._lock:
             db = self._db()
+            # Forgotten first: a write that fails half-way is read again, never served from here.
+            self._cache.forget(changes.deletes)
+            self._cache.forget(record.article.article_id for record in changes.records)
             unindex: list[int] = []
             inserted: list[tuple[int, str, bytes]] = []
             try:
@@ -574,17 +581,27 @@ class SqliteStorage:
         return rows
 
     def get_articles(self, article_ids: Iterable[str]) -> dict[str, Article]:
-        rows = self._select(
-            "SELECT seq, article_id, article FROM articles WHERE article_id IN ({placeholders})", article_ids
-        )
-        return {row[1]: decode_article(row[2], row[0]) for row in rows}
+        with self._lock:
+            kept, missing = self._cache.take(article_ids)
+            rows = self._select(
+                "SELECT seq, article_id, article FROM articles WHERE article_id IN ({placeholders})", missing
+            )
+        found = {article_id: record.article for article_id, record in kept.items()}
+        found.update((row[1], decode_article(row[2], row[0])) for row in rows)
+        return found
 
     def get_records(self, article_ids: Iterable[str]) -> dict[str, ArticleRecord]:
-        rows = self._select(
-            "SELECT seq, article_id, keys, article, features FROM articles WHERE article_id IN ({placeholders})",
-            article_ids,
-        )
-        return {row[1]: StoredRecord(row[2], row[3], row[4]).decode(row[0]) for row in rows}
+        # Read, decoded and kept under one lock: a write cannot slip in between and leave a stale copy.
+        with self._lock:
+            found, missing = self._cache.take(article_ids)
+            rows = self._select(
+                "SELECT seq, article_id, keys, article, features FROM articles WHERE article_id IN ({placeholders})",
+                missing,
+            )
+            read = {row[1]: StoredRecord(row[2], row[3], row[4]).decode(row[0]) for row in rows}
+            self._cache.keep(read)
+        found.update(read)
+        return found
 
     def list_articles(self, after_seq: int, limit: int) -> list[Article]:
         with self._lock:
