@@ -464,10 +464,12 @@ class Matcher:
         ids = sorted(records)
         if not ids:
             return {}, {}
-        found = screen(analysis.features, [self._sentence_sets(records[i]) for i in ids], self.settings)
         signatures = np.vstack([records[i].document_signature for i in ids])
         estimated = (signatures == analysis.document_signature).mean(axis=1)
         near = estimated >= self.settings.near_duplicate_jaccard / 2
+        if near.all():  # verbatim copies of a story: every one is verified, the screen decides nothing
+            return {i: records[i] for i in ids}, {}
+        found = screen(analysis.features, [self._sentence_sets(records[i]) for i in ids], self.settings)
         by_words = found.by_words | near
         return (
             {i: records[i] for i, keep in zip(ids, by_words.tolist(), strict=True) if keep},
