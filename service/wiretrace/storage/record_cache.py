@@ -4,6 +4,10 @@ Every later copy of a syndicated story is verified against the same stored copie
 cache each of them is decoded again for every copy (51,800 decodes for 1,200 WMT articles). A
 record changes only by a delete or a replace, both of which go through the store's ``apply``,
 which forgets the ids it writes; so a kept record is always what the store holds.
+
+Redis keeps none: replicas write one prefix, and a record another replica replaced would be
+served stale. (A kept record could be checked by its ``seq``, unique per write across replicas,
+in the read's one round trip; not done yet.)
 """
 
 from __future__ import annotations
