@@ -264,6 +264,19 @@ def test_story_counts_count_stories_not_copies(storage: Storage) -> None:
     assert storage.story_carriers([(7, "s1"), (8, "article:alone")]) == {(7, "s1"): 0, (8, "article:alone"): 0}
 
 
+def test_matches_read_before_a_write_are_read_anew(storage: Storage) -> None:
+    """An article's matches read before its edges change, or before a matched article is deleted,
+    are never served after it (a store that owns its data keeps them decoded)."""
+    records = [_record(i, "k1", [n, n + 10, n + 20, n + 30], [], n) for n, i in enumerate(["x", "y", "z"])]
+    storage.apply(ChangeSet(records=records, edges=[_edge("z", "y")]))
+    assert storage.matches_of("x") == [] and [e.matched_id for e in storage.matches_of("z")] == ["y"]
+    storage.apply(ChangeSet(edges=[_edge("x", "y"), _edge("z", "x")]))  # e.g. a snapshot import
+    assert [e.matched_id for e in storage.matches_of("x")] == ["y"]
+    assert sorted(e.matched_id for e in storage.matches_of("z")) == ["x", "y"]
+    storage.apply(ChangeSet(deletes=["y"]))
+    assert storage.matches_of("x") == [] and [e.matched_id for e in storage.matches_of("z")] == ["x"]
+
+
 def _member(
     cluster: str, article: str, when: int, parent: str = "", kind: ClusterKind = ClusterKind.STORY
 ) -> Membership:

@@ -1,4 +1,4 @@
-"""The decoded-record cache of a store that owns its data: bounded, most recently read kept."""
+"""The decoded-value cache of a store that owns its data: bounded, most recently read kept."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 from wiretrace.core.model import Article, ArticleDraft
 from wiretrace.core.ports import ArticleRecord
-from wiretrace.storage.record_cache import RecordCache
+from wiretrace.storage.decoded_cache import DecodedCache
 
 
 def _record(article_id: str) -> ArticleRecord:
@@ -18,7 +18,7 @@ def _record(article_id: str) -> ArticleRecord:
 
 
 def test_the_least_recently_read_record_goes_first() -> None:
-    cache = RecordCache(size=2)
+    cache: DecodedCache[ArticleRecord] = DecodedCache(size=2)
     cache.keep({"a": _record("a"), "b": _record("b")})
     assert set(cache.take(["a"])[0]) == {"a"}  # read again: now the most recent
     cache.keep({"c": _record("c")})
@@ -27,7 +27,7 @@ def test_the_least_recently_read_record_goes_first() -> None:
 
 
 def test_forgotten_and_cleared_records_are_missing() -> None:
-    cache = RecordCache()
+    cache: DecodedCache[ArticleRecord] = DecodedCache()
     cache.keep({"a": _record("a"), "b": _record("b")})
     cache.forget(["a", "never-kept"])
     assert cache.take(["a", "b"])[1] == ["a"]
