@@ -159,6 +159,26 @@ def test_records_round_trip(storage: Storage) -> None:
     assert set(storage.get_articles(["a", "missing"])) == {"a"}
 
 
+def test_a_replaced_or_deleted_record_is_read_anew(storage: Storage) -> None:
+    """Records read before a write are never served after it (a store that owns its data keeps
+    decoded records: the write must drop them)."""
+    storage.apply(ChangeSet(records=[_record("a", "c", [1, 2, 3, 4], [], 1), _record("b", "c", [5, 6, 7, 8], [], 2)]))
+    before = storage.get_records(["a", "b"])
+    assert set(storage.get_articles(["a", "b"])) == {"a", "b"}
+    replacement = _record("a", "c2", [9, 10, 11, 12], [[20, 21, 22, 23]], 3)
+    replacement = replace(replacement, article=replace(replacement.article, text="the replaced text"))
+    storage.apply(ChangeSet(deletes=["a", "b"], records=[replacement]))
+    after = storage.get_records(["a", "b", "a"])
+    assert set(after) == {"a"}
+    assert after["a"].article.text == "the replaced text" and after["a"].article.cluster_id == "c2"
+    assert after["a"].article.seq > before["a"].article.seq
+    assert np.array_equal(after["a"].passage_keys, replacement.passage_keys)
+    assert after["a"].features == replacement.features
+    assert {i: a.text for i, a in storage.get_articles(["a", "b"]).items()} == {"a": "the replaced text"}
+    storage.apply(ChangeSet(deletes=["a"]))
+    assert storage.get_records(["a"]) == {} and storage.get_articles(["a"]) == {}
+
+
 def test_listing_in_ingest_order(storage: Storage) -> None:
     for number in range(7):
         storage.apply(ChangeSet(records=[_record(f"n{number}", f"c{number}", [number, 50, 60, 70], [], number)]))
@@ -242,6 +262,19 @@ def test_story_counts_count_stories_not_copies(storage: Storage) -> None:
     storage.apply(ChangeSet(deletes=["b", "d", "alone"]))
     assert storage.story_counts([7, 8, 9], 10) == {7: 0, 8: 0, 9: 0}
     assert storage.story_carriers([(7, "s1"), (8, "article:alone")]) == {(7, "s1"): 0, (8, "article:alone"): 0}
+
+
+def test_matches_read_before_a_write_are_read_anew(storage: Storage) -> None:
+    """An article's matches read before its edges change, or before a matched article is deleted,
+    are never served after it (a store that owns its data keeps them decoded)."""
+    records = [_record(i, "k1", [n, n + 10, n + 20, n + 30], [], n) for n, i in enumerate(["x", "y", "z"])]
+    storage.apply(ChangeSet(records=records, edges=[_edge("z", "y")]))
+    assert storage.matches_of("x") == [] and [e.matched_id for e in storage.matches_of("z")] == ["y"]
+    storage.apply(ChangeSet(edges=[_edge("x", "y"), _edge("z", "x")]))  # e.g. a snapshot import
+    assert [e.matched_id for e in storage.matches_of("x")] == ["y"]
+    assert sorted(e.matched_id for e in storage.matches_of("z")) == ["x", "y"]
+    storage.apply(ChangeSet(deletes=["y"]))
+    assert storage.matches_of("x") == [] and [e.matched_id for e in storage.matches_of("z")] == ["x"]
 
 
 def _member(
@@ -335,6 +368,18 @@ def test_two_replicas_see_each_others_writes(make_shared_storage: Factory) -> No
     ]
 
 
+def test_a_replica_reads_the_records_another_replaced(make_shared_storage: Factory) -> None:
+    first, second = make_shared_storage(), make_shared_storage()
+    first.open(IDENTITY, PARAMETERS)
+    second.open(IDENTITY, PARAMETERS)
+    first.apply(ChangeSet(records=[_record("a", "c", [1, 2, 3, 4], [], 1)]))
+    assert second.get_records(["a"])["a"].article.cluster_id == "c"
+    first.apply(ChangeSet(deletes=["a"], records=[_record("a", "c2", [1, 2, 3, 4], [], 2)]))
+    assert second.get_records(["a"])["a"].article.cluster_id == "c2"
+    first.apply(ChangeSet(deletes=["a"]))
+    assert second.get_records(["a"]) == {} and second.get_articles(["a"]) == {}
+
+
 def test_engine_on_the_seeds(make_storage: Factory) -> None:
     engine = Wiretrace(make_storage())
     for draft in seed_drafts():
@@ -371,6 +416,31 @@ def test_replicas_share_matches_and_lineage(make_shared_storage: Factory) -> Non
     second.delete("003")
     assert _statement_members(first, "001") == {"000", "001"}
     assert check_consistency(first) == []
+
+
+def _replace_under_a_reader(reader: Wiretrace, writer: Wiretrace) -> None:
+    """``reader`` verifies a copy against a stored story (reading its record); ``writer`` replaces
+    the story with another text, then deletes it: ``reader`` never matches the old text again."""
+    seeds = seed_drafts()
+    story, other = seeds[4].text, seeds[2].text
+    writer.ingest(ArticleDraft("story", story))
+    assert [m.article_id for m in reader.ingest(ArticleDraft("copy1", syndicated_copy(1, story))).matches] == ["story"]
+    writer.ingest(ArticleDraft("story", other), replace_existing=True)
+    assert [m.article_id for m in reader.ingest(ArticleDraft("copy2", syndicated_copy(2, story))).matches] == ["copy1"]
+    report = reader.find_matches(text=other)
+    assert [m.article_id for m in report.matches] == ["story"] and report.matched_texts["story"] == other
+    writer.delete("story")
+    assert reader.find_matches(text=other).matches == ()
+    assert check_consistency(reader) == []
+
+
+def test_a_replaced_article_is_never_matched_by_its_old_text(make_storage: Factory) -> None:
+    engine = Wiretrace(make_storage())
+    _replace_under_a_reader(engine, engine)
+
+
+def test_replicas_match_the_text_another_replaced(make_shared_storage: Factory) -> None:
+    _replace_under_a_reader(Wiretrace(make_shared_storage()), Wiretrace(make_shared_storage()))
 
 
 def test_a_thousand_copies_page_and_re_root(make_storage: Factory) -> None:

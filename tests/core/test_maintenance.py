@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from processes import run_cli
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.errors import InvalidArgument
 from wiretrace.core.features import decode_features
@@ -131,6 +132,18 @@ def test_reindex_with_new_parameters_and_resume(tmp_path: Path) -> None:
     assert {m.article_id for m in statement_of(target, "003").members} == {"000", "001", "003"}
     assert check_consistency(target) == []
     target.close()
+
+
+def test_after_a_reindex_in_place_the_store_serves_the_rebuilt_records(tmp_path: Path) -> None:
+    engine = _seeded(tmp_path)
+    old = engine.storage.get_records(["000"])["000"]  # read, so kept decoded by the engine's store
+    engine.close()
+    run_cli("reindex", "--data", str(tmp_path), "--shingle-size", "4", "--quiet", "--workers", "1")
+    reopened = Wiretrace(SqliteStorage(tmp_path), IndexSettings(shingle_size=4))
+    rebuilt = reopened.storage.get_records(["000"])["000"]
+    assert rebuilt.features != old.features
+    assert check_consistency(reopened) == []  # the stored keys and features are the new parameters'
+    reopened.close()
 
 
 def test_reindex_rejects_bad_archive_lines_but_keeps_going(tmp_path: Path) -> None:

@@ -114,10 +114,24 @@ class _MeaningBudget:
         return self.left >= 0
 
 
+@dataclass(slots=True)
+class _Remembered:
+    """A recently seen article's features, and their sentence sets once a screen has read them
+    (a stored copy of a story is screened against every later copy)."""
+
+    features: TextFeatures
+    sets: SentenceSets | None = None
+
+    def sentence_sets(self) -> SentenceSets:
+        if self.sets is None:
+            self.sets = self.features.sentence_sets()
+        return self.sets
+
+
 class Matcher:
     def __init__(self, settings: IndexSettings, feature_cache_size: int = 4096) -> None:
         self.settings = settings
-        self._cache: OrderedDict[tuple[str, str], TextFeatures] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], _Remembered] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = feature_cache_size
 
@@ -407,12 +421,12 @@ class Matcher:
         """Keep a just-stored article's features: later articles are verified against it."""
         key = (article_id, content_sha256)
         with self._cache_lock:
-            self._cache[key] = features
+            self._cache[key] = _Remembered(features)
             self._cache.move_to_end(key)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def _cached(self, record: ArticleRecord) -> TextFeatures | None:
+    def _cached(self, record: ArticleRecord) -> _Remembered | None:
         key = (record.article.article_id, record.article.content_sha256)
         with self._cache_lock:
             cached = self._cache.get(key)
@@ -423,7 +437,7 @@ class Matcher:
     def _features_of(self, record: ArticleRecord) -> TextFeatures:
         cached = self._cached(record)
         if cached is not None:
-            return cached
+            return cached.features
         article = record.article
         features = text_features(article.text, self.settings, record.features)
         self.remember(article.article_id, article.content_sha256, features)
@@ -450,10 +464,12 @@ class Matcher:
         ids = sorted(records)
         if not ids:
             return {}, {}
-        found = screen(analysis.features, [self._sentence_sets(records[i]) for i in ids], self.settings)
         signatures = np.vstack([records[i].document_signature for i in ids])
         estimated = (signatures == analysis.document_signature).mean(axis=1)
         near = estimated >= self.settings.near_duplicate_jaccard / 2
+        if near.all():  # verbatim copies of a story: every one is verified, the screen decides nothing
+            return {i: records[i] for i in ids}, {}
+        found = screen(analysis.features, [self._sentence_sets(records[i]) for i in ids], self.settings)
         by_words = found.by_words | near
         return (
             {i: records[i] for i, keep in zip(ids, by_words.tolist(), strict=True) if keep},
