@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-import snowballstemmer
+import Stemmer
 
 from wiretrace.core import tokenhash
 from wiretrace.core.gist import decode_gist, encode_gist
@@ -54,7 +54,7 @@ _stemmers = threading.local()
 def _stem_word(word: str) -> str:
     stemmer = getattr(_stemmers, "english", None)
     if stemmer is None:
-        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+        stemmer = _stemmers.english = Stemmer.Stemmer("english")
     return str(stemmer.stemWord(word))
 
 
