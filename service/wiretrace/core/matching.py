@@ -507,16 +507,11 @@ def _changed_figures(
 ) -> npt.NDArray[np.int64]:
     """Per pair of distinct sets, how many figures differ when the two disagree (else 0)."""
     changed = np.zeros(query_sets.size, dtype=np.int64)
-    own, other = query.distinct(), matched.distinct()
-    query_figures, matched_figures = query.sentence_figures(), matched.sentence_figures()
-    # A distinct set's sentences share its features, so its first sentence's figures are its own.
-    own_figures = [query_figures[s] for s in own.first.tolist()]
-    other_figures = [matched_figures[s] for s in other.first.tolist()]
-    if not any(own_figures) or not any(other_figures):
+    own, other = query.set_figures(), matched.set_figures()
+    if not own.present.any() or not other.present.any():
         return changed
-    with_figures = (
-        np.array([bool(f) for f in own_figures])[query_sets] & np.array([bool(f) for f in other_figures])[matched_sets]
-    )
+    with_figures = own.present[query_sets] & other.present[matched_sets]
+    own_figures, other_figures = own.figures, other.figures
     for at in np.flatnonzero(with_figures).tolist():
         one, two = own_figures[int(query_sets[at])], other_figures[int(matched_sets[at])]
         if _figures_disagree(one, two):
