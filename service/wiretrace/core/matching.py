@@ -187,10 +187,15 @@ def _prefix_pairs(
 
 
 def _aligns_lexically(
-    shared: np.ndarray, query_sizes: np.ndarray, other_sizes: np.ndarray, settings: IndexSettings
+    shared: np.ndarray,
+    query_sizes: np.ndarray,
+    other_sizes: np.ndarray,
+    settings: IndexSettings,
+    extra: np.ndarray | int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(pair aligns by shared words, Jaccard) for sentence pairs with these sizes and overlaps."""
-    jaccard = shared / np.maximum(query_sizes + other_sizes - shared, 1)
+    """(pair aligns by shared words, Jaccard) for sentence pairs with these sizes and overlaps;
+    ``extra`` is added to each pair's union (changed figures, :func:`_changed_figures`)."""
+    jaccard = shared / np.maximum(query_sizes + other_sizes - shared + extra, 1)
     return (shared >= settings.passage_min_shared) & (jaccard >= settings.passage_min_similarity), jaccard
 
 
@@ -294,8 +299,12 @@ def _sentence_pairs(
     else:
         pairs = _set_pairs(own, other, *_pair_floor(settings, weigh_meaning), settings.max_pair_work)
     query_index, matched_index, shared = pairs.query, pairs.other, pairs.shared
-    lexical, jaccard = _aligns_lexically(shared, own.sizes[query_index], other.sizes[matched_index], settings)
-    lexical, jaccard, readable = _weighed_by_figures(query, matched, pairs, lexical, jaccard, settings)
+    query_sizes, other_sizes = own.sizes[query_index], other.sizes[matched_index]
+    # Numbers are anchors: a changed figure counts three times in the pair's union, and an
+    # encoder does not read figures, so where they are a quarter of the words, words decide.
+    changed = _changed_figures(query, matched, query_index, matched_index)
+    lexical, jaccard = _aligns_lexically(shared, query_sizes, other_sizes, settings, 2 * changed)
+    readable = 4 * changed < query_sizes + other_sizes - shared
     if weigh_meaning and _covered(query_index[lexical], matched_index[lexical], query, matched, settings):
         weigh_meaning = False  # a near-duplicate by its words alone: meaning adds nothing to decide
     if weigh_meaning:
@@ -476,36 +485,14 @@ def _figures_disagree(first: frozenset[int], second: frozenset[int]) -> bool:
     return bool(first) and bool(second) and not (first <= second or second <= first)
 
 
-def _weighed_by_figures(
-    query: TextFeatures,
-    matched: TextFeatures,
-    pairs: _SetPairs,
-    lexical: np.ndarray,
-    jaccard: np.ndarray,
-    settings: IndexSettings,
-) -> tuple[np.ndarray, np.ndarray, npt.NDArray[np.bool_]]:
-    """(aligns by words, Jaccard, may be decided by meaning) of pairs whose figures disagree.
-
-    Numbers are anchors: each changed figure counts three times in the pair's union, so "Avg
-    shrs 127.3 mln vs 154.5 mln" ~ "Avg shrs 15.0 mln vs 14.9 mln", which share every word, do
-    not align, while "… killed at least 22 people …" ~ "… at least three …", which share most,
-    do. An encoder does not read figures: where they are a quarter or more of the pair's words,
-    words alone decide.
-    """
-    readable = np.ones(pairs.query.size, dtype=bool)
-    changed = _changed_figures(query, matched, pairs.query, pairs.other)
-    if not changed.any():
-        return lexical, jaccard, readable
-    union = query.distinct().sizes[pairs.query] + matched.distinct().sizes[pairs.other] - pairs.shared
-    jaccard = np.where(changed > 0, pairs.shared / np.maximum(union + 2 * changed, 1), jaccard)
-    lexical = (pairs.shared >= settings.passage_min_shared) & (jaccard >= settings.passage_min_similarity)
-    return lexical, jaccard, 4 * changed < union
-
-
 def _changed_figures(
     query: TextFeatures, matched: TextFeatures, query_sets: np.ndarray, matched_sets: np.ndarray
 ) -> npt.NDArray[np.int64]:
-    """Per pair of distinct sets, how many figures differ when the two disagree (else 0)."""
+    """Per pair of distinct sets, how many figures differ when the two disagree (else 0).
+
+    "Avg shrs 127.3 mln vs 154.5 mln" ~ "Avg shrs 15.0 mln vs 14.9 mln" share every word and
+    must not align; "… killed at least 22 people …" ~ "… at least three …" share most and do.
+    """
     changed = np.zeros(query_sets.size, dtype=np.int64)
     own, other = query.set_figures(), matched.set_figures()
     if not own.present.any() or not other.present.any():
@@ -694,10 +681,8 @@ def _neighbours_align(
     meanings, other_meanings = query.meanings, matched.meanings
     if not use_meaning or meanings is None or other_meanings is None or shared == 0:
         return None
-    if _figures_disagree(
-        query.sentence_figures()[first], matched.sentence_figures()[second]
-    ):  # no encoder reads figures
-        return None
+    if _figures_disagree(query.sentence_figures()[first], matched.sentence_figures()[second]):
+        return None  # no encoder reads figures
     cosine = float(meanings.of([first])[0] @ other_meanings.of([second])[0])
     if cosine >= settings.extension_min_cosine:
         return _PassagePair(first, second, cosine, shared, False, True)
