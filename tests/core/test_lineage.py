@@ -76,3 +76,18 @@ def test_attributions() -> None:
 
     found = attributions("ALMATY (Reuters) - Over 3,000 detained, Khabar 24 reported, citing the Interior Ministry.")
     assert {"reuters", "khabar 24", "interior ministry"} <= found
+
+
+@pytest.mark.parametrize("first", ["002", "004"])
+def test_statements_are_listed_in_the_order_they_are_in_the_text(engine: Wiretrace, first: str) -> None:
+    drafts = {d.article_id: d for d in seed_drafts()}
+    for article_id in ("002", "004"):
+        engine.ingest(drafts[article_id])
+    quoted = {i: [line for line in drafts[i].text.split("\n") if len(line.split()) > 12][2:4] for i in ("002", "004")}
+    second = "004" if first == "002" else "002"
+    filler = "The city council met on Tuesday to discuss the budget for the new library and the old bridge."
+    bakery = "A local bakery won a regional prize for its rye bread."
+    host = "\n".join([filler, *quoted[first], bakery, *quoted[second]])
+    result = engine.ingest(ArticleDraft("host", host, source="Gazette"))
+    assert [c.root_id for c in result.statements] == [first, second]
+    assert [c.root_id for c in engine.clusters_of("host")] == ["host", first, second]

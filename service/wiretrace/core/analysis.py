@@ -21,6 +21,7 @@ import numpy.typing as npt
 from wiretrace.core import semantic
 from wiretrace.core.features import TextFeatures, decode_features, encode_features, extract
 from wiretrace.core.gist import gist_of
+from wiretrace.core.language import detect_language
 from wiretrace.core.lsh import bucket_keys
 from wiretrace.core.meaning import SentenceMeanings, remember
 from wiretrace.core.passage_keys import stored_and_query_keys
@@ -40,6 +41,9 @@ class Analysis:
     passage_query_keys: npt.NDArray[np.uint64]
     # ``features`` as stored (:func:`encode_features`).
     stored_features: bytes
+    # The text's language as detected with it (:func:`detect_language`; "" unsure), None when not
+    # asked: detection is a millisecond of the ingest's serial path otherwise.
+    language: str | None = None
 
     @property
     def passage_fingerprints(self) -> tuple[int, ...]:
@@ -60,6 +64,7 @@ class Analysis:
             self.document_keys,
             self.passage_keys,
             self.passage_query_keys,
+            self.language,
         )
         return _restore_analysis, fields
 
@@ -73,13 +78,16 @@ def _restore_analysis(
     document_keys: npt.NDArray[np.uint64],
     passage_keys: npt.NDArray[np.uint64],
     passage_query_keys: npt.NDArray[np.uint64],
+    language: str | None,
 ) -> Analysis:
     features = replace(decode_features(stored_features), embeddings=embeddings)
     if meaning_text is not None:
         features = replace(features, meanings=SentenceMeanings(meaning_text, features.sentences))
     if encoded is not None:
         remember(*encoded)
-    return Analysis(features, document_signature, document_keys, passage_keys, passage_query_keys, stored_features)
+    return Analysis(
+        features, document_signature, document_keys, passage_keys, passage_query_keys, stored_features, language
+    )
 
 
 @lru_cache(maxsize=8)
@@ -99,10 +107,12 @@ def text_features(text: str, settings: IndexSettings, stored: bytes = b"") -> Te
     return features
 
 
-def analyse_text(text: str, settings: IndexSettings, *, with_gist: bool = True) -> Analysis:
+def analyse_text(
+    text: str, settings: IndexSettings, *, with_gist: bool = True, with_language: bool = False
+) -> Analysis:
     """Features, signatures and bucket keys of a text under ``settings`` (no storage needed);
     ``with_gist=False`` leaves the gist for the matcher to compute if another language needs it
-    (a text only looked up: its gist is never stored).
+    (a text only looked up: its gist is never stored); ``with_language`` detects its language.
 
     Each passage's bucket keys are pairs of its rarest words (:mod:`wiretrace.core.passage_keys`),
     then (semantic layer) the bands of its embedding's top-dimension set, in a separate key family.
@@ -137,6 +147,7 @@ def analyse_text(text: str, settings: IndexSettings, *, with_gist: bool = True) 
         passage_keys=passage_keys,
         passage_query_keys=query_keys,
         stored_features=encode_features(features),
+        language=detect_language(text) if with_language else None,
     )
 
 
@@ -154,10 +165,15 @@ class AnalysisPool:
             workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(settings,)
         )
 
-    def analyse(self, texts: list[str]) -> Future[list[Analysis]]:
-        """The analyses of ``texts`` in order, one share of them per worker."""
+    def analyse(self, texts: list[str], with_language: list[bool] | None = None) -> Future[list[Analysis]]:
+        """The analyses of ``texts`` in order, one share of them per worker; the language of
+        those flagged in ``with_language`` detected too."""
+        flags = with_language or [False] * len(texts)
         size = -(-len(texts) // self.workers)
-        parts = [self._executor.submit(_analyse_all, texts[i : i + size]) for i in range(0, len(texts), size)]
+        parts = [
+            self._executor.submit(_analyse_all, texts[i : i + size], flags[i : i + size])
+            for i in range(0, len(texts), size)
+        ]
         done: Future[list[Analysis]] = Future()
         remaining = [len(parts)]
         lock = threading.Lock()
@@ -200,7 +216,8 @@ def _exit_with(parent_sentinel: int) -> None:
     os._exit(0)
 
 
-def _analyse_all(texts: list[str]) -> list[Analysis]:
+def _analyse_all(texts: list[str], with_language: list[bool]) -> list[Analysis]:
     """Runs in an analysis worker process."""
     assert _worker_settings is not None
-    return [analyse_text(text, _worker_settings) for text in texts]
+    settings = _worker_settings
+    return [analyse_text(t, settings, with_language=w) for t, w in zip(texts, with_language, strict=True)]

@@ -121,8 +121,8 @@ class Wiretrace:
             self._pool.close()
         self.storage.close()
 
-    def analyse(self, text: str) -> Analysis:
-        return analyse_text(text, self.settings)
+    def analyse(self, text: str, *, with_language: bool = False) -> Analysis:
+        return analyse_text(text, self.settings, with_language=with_language)
 
     # -- writes ----------------------------------------------------------------------------------------
 
@@ -174,7 +174,8 @@ class Wiretrace:
                 continue
             if request.analysis is None:
                 if self._pool is None:
-                    request = replace(request, analysis=self.analyse(request.draft.text))
+                    draft = request.draft
+                    request = replace(request, analysis=self.analyse(draft.text, with_language=not draft.language))
                 else:
                     waiting.append(len(outcome))
             outcome.append(request)
@@ -182,7 +183,8 @@ class Wiretrace:
         if self._pool is None or not waiting:
             done.set_result(outcome)
             return done
-        analysed = self._pool.analyse([cast(IngestRequest, outcome[i]).draft.text for i in waiting])
+        drafts = [cast(IngestRequest, outcome[i]).draft for i in waiting]
+        analysed = self._pool.analyse([d.text for d in drafts], [not d.language for d in drafts])
 
         def attach(future: Future[list[Analysis]]) -> None:
             try:
@@ -206,7 +208,8 @@ class Wiretrace:
     def _stage(self, view: Overlay, request: IngestRequest) -> _Staged:
         draft = request.draft
         if not draft.language:
-            draft = replace(draft, language=detect_language(draft.text))
+            detected = request.analysis.language if request.analysis else None
+            draft = replace(draft, language=detect_language(draft.text) if detected is None else detected)
         existing = view.article(draft.article_id)
         outcome = IngestOutcome.CREATED
         if existing is not None:
@@ -311,7 +314,9 @@ class Wiretrace:
                 continue
             article_id, outcome, matches = item
             article = articles[article_id]
-            own = [_summary_cluster(summaries[m.cluster_id], m, articles) for m in by_article[article_id]]
+            # The statements in the order they are in its text.
+            carried = sorted(by_article[article_id], key=lambda m: (m.span, summaries[m.cluster_id].root_order))
+            own = [_summary_cluster(summaries[m.cluster_id], m, articles) for m in carried]
             story = next(c for c in own if c.cluster_id == article.cluster_id)
             statements = tuple(c for c in own if c.kind is ClusterKind.STATEMENT)
             matched_texts = {m.article_id: texts.get(m.article_id, "") for m in matches}
@@ -412,12 +417,16 @@ class Wiretrace:
         return self.cluster(self.get(article_id).cluster_id, page_size, page_token)
 
     def clusters_of(self, article_id: str) -> list[ClusterSummary]:
-        """Every cluster the article belongs to: its story first, then the statements it carries."""
+        """Every cluster the article belongs to: its story first, then the statements it carries
+        in the order they are in its text."""
         article = self.get(article_id)
         memberships = self.storage.memberships_of([article_id])
         summaries = self.storage.cluster_summaries(m.cluster_id for m in memberships)
-        found = [summaries[m.cluster_id] for m in memberships if m.cluster_id in summaries]
-        return sorted(found, key=lambda s: (s.cluster_id != article.cluster_id, s.cluster_id))
+        carried = sorted(
+            (m for m in memberships if m.cluster_id in summaries),
+            key=lambda m: (m.cluster_id != article.cluster_id, m.span, summaries[m.cluster_id].root_order),
+        )
+        return [summaries[m.cluster_id] for m in carried]
 
     def list_clusters(self, page_size: int = 0, page_token: str = "") -> Page[ClusterSummary]:
         limit = paging.page_size(page_size)

@@ -26,6 +26,7 @@ from wiretrace.core.model import (
     Match,
     MatchKind,
     Membership,
+    OrderKey,
     SharedPassage,
 )
 from wiretrace.core.staging import Overlay
@@ -178,7 +179,7 @@ def _join_statement(
     evidence = replace(match, passages=passages)
     carried = [m for m in view.memberships_of(other.article_id) if m.kind is ClusterKind.STATEMENT]
     overlap = {m.cluster_id: min(m.span[1], other_span[1]) - max(m.span[0], other_span[0]) for m in carried}
-    home = max(carried, key=lambda m: overlap[m.cluster_id], default=None)
+    home = _home(view, carried, overlap)
     if home is None or overlap[home.cluster_id] <= 0:
         cluster_id = new_cluster_id()
         view.put_membership(
@@ -211,6 +212,24 @@ def _join_statement(
             reason = _reason(other, article, flipped, credited(attributions(other.text), article.source))
             view.put_membership(replace(theirs, parent_id=article.article_id, evidence=flipped, reason=reason))
     return cluster_id
+
+
+def _home(view: Overlay, carried: list[Membership], overlap: dict[str, int]) -> Membership | None:
+    """The statement cluster overlapping these passages most; of several equally, the oldest
+    (earliest root), then the one earliest in the text, so that where an article lands does not
+    depend on random cluster ids."""
+    if not carried:
+        return None
+    most = max(overlap.values())
+    tied = [m for m in carried if overlap[m.cluster_id] == most]
+    if len(tied) == 1:
+        return tied[0]
+
+    def age(membership: Membership) -> tuple[OrderKey, tuple[int, int], str]:
+        summary = view.summary(membership.cluster_id)
+        return (summary.root_order if summary else membership.order, membership.span, membership.cluster_id)
+
+    return min(tied, key=age)
 
 
 def _reason(child: Article, parent: Article, evidence: Match, credit: str | None) -> str:

@@ -20,7 +20,7 @@ from wiretrace.core.features import (
     SentenceOrder,
     SentenceSets,
     TextFeatures,
-    distinct_sets,
+    pooled_sets,
 )
 from wiretrace.core.meaning import encode_together
 from wiretrace.core.model import Match, MatchKind, PassageKind, SharedPassage
@@ -238,9 +238,9 @@ def screen(query: TextFeatures, candidates: Sequence[SentenceSets], settings: In
     verification would reject it unless it is a near-duplicate by shingles or, with meanings on
     demand, a sentence of it means what one of the query's says. Most LSH candidates of a large
     index are chance collisions of common words; this tests them all in one vectorised pass,
-    so that full verification runs only on the few that can pass. Equal sentence sets (in the
-    query, across candidates) are tested once; when the work limit (``max_pair_work``) leaves
-    pairs unexamined, their candidates are kept.
+    so that full verification runs only on the few that can pass. Equal sets of the query are
+    tested once (:meth:`TextFeatures.distinct`), the candidates' each (:func:`pooled_sets`); when
+    the work limit (``max_pair_work``) leaves pairs unexamined, their candidates are kept.
     """
     by_words = np.zeros(len(candidates), dtype=bool)
     undecided_score = np.zeros(len(candidates), dtype=np.float64)
@@ -250,7 +250,7 @@ def screen(query: TextFeatures, candidates: Sequence[SentenceSets], settings: In
     bases = np.concatenate(([0], np.cumsum(counts)[:-1]))
     features = np.concatenate([c.features for c in candidates])
     owners = np.concatenate([c.owners.astype(np.int64) + base for c, base in zip(candidates, bases, strict=True)])
-    pool = distinct_sets(features, owners, int(counts.sum()))
+    pool = pooled_sets(features, owners, int(counts.sum()))
     own = query.distinct()
     by_meaning = query.meanings is not None
     pairs = _set_pairs(own, pool, *_pair_floor(settings, by_meaning), settings.max_pair_work)
