@@ -39,7 +39,7 @@ def _best_cosine(query: TextFeatures, candidates: Iterable[TextFeatures]) -> npt
     return best
 
 
-# Candidates read and screened together before verifying them in rank order.
+# Candidates verified in groups of this many, in rank order, until enough near-duplicates are found.
 _CHUNK = 16
 # The longest gap between a near-duplicate's aligned passages that a passage is placed in
 # (a few sentences: further apart, the order of the two texts says too little).
@@ -47,6 +47,10 @@ _GAP_CHARS = 600
 # A filtered query looks at this many times the candidates, so that the ones its filter drops
 # leave room for the ones it keeps.
 _FILTERED_CANDIDATES = 4
+
+
+def _near_duplicates(matches: list[Match]) -> int:
+    return sum(m.kind is MatchKind.NEAR_DUPLICATE for m in matches)
 
 
 class _RecordReads:
@@ -195,12 +199,14 @@ class Matcher:
             near = 0
             budget = _MeaningBudget(self.settings.max_meaning_candidates)
             by_meaning_only: list[_Deferred] = []
-            for start in range(0, len(ranked), _CHUNK):
-                chunk = ranked[start : start + _CHUNK]
+            # The best few screened first (a copy of a much-copied story stops there), the rest in one pass.
+            for chunk in (ranked[:_CHUNK], ranked[_CHUNK:]):
+                if not chunk:
+                    break
                 boilerplate = self._verify_chunk(
                     reads, analysis, source, chunk, boilerplate, matches, records, budget, by_meaning_only
                 )
-                near = sum(m.kind is MatchKind.NEAR_DUPLICATE for m in matches)
+                near = _near_duplicates(matches)
                 if near >= self.settings.max_near_duplicates:
                     break
             if near < self.settings.max_near_duplicates:
@@ -284,7 +290,9 @@ class Matcher:
         by_words, closeness = self._screen(analysis, chunk_records)
         if (by_words or closeness) and boilerplate is None:
             boilerplate = self._boilerplate(reads.view, analysis, source)
-        for article_id in chunk:
+        for position, article_id in enumerate(chunk):
+            if position and not position % _CHUNK and _near_duplicates(matches) >= self.settings.max_near_duplicates:
+                break  # verification stops after the group of candidates that found enough copies
             if article_id in by_words:
                 by_meaning = budget.take()
                 record = by_words[article_id]
