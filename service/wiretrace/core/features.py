@@ -247,7 +247,8 @@ class DistinctSets:
     # their first sentence, which ``first`` gives.
     of: npt.NDArray[np.int64]
     first: npt.NDArray[np.int64]
-    # ``features`` sorted, with the set of each: for looking up words by value.
+    # ``features`` sorted, with the set of each: for looking up words by value (a screen's pool holds
+    # only the words it looks up, :func:`pooled_sets`).
     sorted_features: HashArray
     sorted_owners: npt.NDArray[np.int64]
     # :meth:`members`, computed on first use.
@@ -335,16 +336,19 @@ def distinct_sets(
     )
 
 
-def pooled_sets(features: HashArray, owners: npt.NDArray[np.int64], count: int) -> DistinctSets:
-    """The sentence sets of several texts pooled, each its own set (no two collapsed): what one
-    screen of many candidates compares. Equal sets would be compared once by :func:`distinct_sets`
-    at three times the cost of building the pool, and give the same answers."""
+def pooled_sets(features: HashArray, owners: npt.NDArray[np.int64], count: int, words: HashArray) -> DistinctSets:
+    """The sentence sets of several texts pooled for one screen, each its own set (equal sets
+    are not collapsed: :func:`distinct_sets` would compare them once, at three times the cost
+    of building the pool, for the same answers). Only the entries of ``words`` (sorted: the
+    query's) are in ``sorted_features``, all a screen looks up there."""
     with np.errstate(over="ignore"):
         keys = np.sort((owners.astype(np.uint64) << np.uint64(32)) | features.astype(np.uint64))
     flat = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     owner = (keys >> np.uint64(32)).astype(np.int64)
     sizes = np.bincount(owner, minlength=count).astype(np.int64)
-    by_value = np.argsort(flat, kind="stable")
+    found = np.minimum(np.searchsorted(words, flat), max(words.size - 1, 0))
+    wanted = np.flatnonzero(words[found] == flat) if words.size else np.empty(0, dtype=np.int64)
+    by_value = wanted[np.argsort(flat[wanted], kind="stable")]
     index = np.arange(count, dtype=np.int64)
     return DistinctSets(
         features=flat,

@@ -250,8 +250,8 @@ def screen(query: TextFeatures, candidates: Sequence[SentenceSets], settings: In
     bases = np.concatenate(([0], np.cumsum(counts)[:-1]))
     features = np.concatenate([c.features for c in candidates])
     owners = np.concatenate([c.owners.astype(np.int64) + base for c, base in zip(candidates, bases, strict=True)])
-    pool = pooled_sets(features, owners, int(counts.sum()))
     own = query.distinct()
+    pool = pooled_sets(features, owners, int(counts.sum()), own.sorted_features)
     by_meaning = query.meanings is not None
     pairs = _set_pairs(own, pool, *_pair_floor(settings, by_meaning), settings.max_pair_work)
     aligned, jaccard = _aligns_lexically(pairs.shared, own.sizes[pairs.query], pool.sizes[pairs.other], settings)
