@@ -250,7 +250,7 @@ class CreateArticleResponse(_message.Message):
     @_builtins.property
     def statements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Cluster]:
         """The statement clusters the article carries (the quotes and passages it reuses), summarised
-        the same way.
+        the same way, in the order they are in its text.
         """
 
     def __init__(
