@@ -72,6 +72,11 @@ class IngestRequest:
 _Staged = tuple[str, IngestOutcome, tuple[Match, ...]]
 
 
+def _text_order(membership: Membership, summary: ClusterSummary) -> tuple[tuple[int, int], OrderKey, int, str]:
+    """Where a cluster's text is in the article; of two at one place, the older, then the larger."""
+    return (membership.span, summary.root_order, -summary.member_count, summary.cluster_id)
+
+
 class Wiretrace:
     """A wiretrace index over one storage backend (built by ``wiretrace.bootstrap``).
 
@@ -315,7 +320,7 @@ class Wiretrace:
             article_id, outcome, matches = item
             article = articles[article_id]
             # The statements in the order they are in its text.
-            carried = sorted(by_article[article_id], key=lambda m: (m.span, summaries[m.cluster_id].root_order))
+            carried = sorted(by_article[article_id], key=lambda m: _text_order(m, summaries[m.cluster_id]))
             own = [_summary_cluster(summaries[m.cluster_id], m, articles) for m in carried]
             story = next(c for c in own if c.cluster_id == article.cluster_id)
             statements = tuple(c for c in own if c.kind is ClusterKind.STATEMENT)
@@ -424,7 +429,7 @@ class Wiretrace:
         summaries = self.storage.cluster_summaries(m.cluster_id for m in memberships)
         carried = sorted(
             (m for m in memberships if m.cluster_id in summaries),
-            key=lambda m: (m.cluster_id != article.cluster_id, m.span, summaries[m.cluster_id].root_order),
+            key=lambda m: (m.cluster_id != article.cluster_id, _text_order(m, summaries[m.cluster_id])),
         )
         return [summaries[m.cluster_id] for m in carried]
 
