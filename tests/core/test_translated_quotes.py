@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from wiretrace.core import meaning
+from wiretrace.core import matching, meaning
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.gist import GIST_SENTENCES
 from wiretrace.core.model import ArticleDraft, MatchKind
@@ -110,3 +110,21 @@ def test_a_verbatim_copy_weighs_no_sentence_by_meaning(tmp_path: Path, monkeypat
     engine.close()
     assert [m.kind for m in result.matches] == [MatchKind.NEAR_DUPLICATE]
     assert asked == [GIST_SENTENCES]
+
+
+def _pair(query_index: int, matched_index: int, lexical: bool) -> matching._PassagePair:
+    return matching._PassagePair(query_index, matched_index, 0.7, 3, False, lexical)
+
+
+def test_runs_of_aligned_pairs_and_their_word_anchors() -> None:
+    # Two neighbouring sentences of like meaning between texts on one topic are a run of two,
+    # which needs the background test unless the texts align as near-duplicates; a pair aligned
+    # by shared words anchors its run whatever its length.
+    alone, first, second = _pair(0, 0, False), _pair(3, 7, False), _pair(4, 8, False)
+    crossed = _pair(6, 5, False)  # next on one side only: not in a run
+    a, b, c = _pair(10, 20, False), _pair(11, 21, True), _pair(12, 22, False)
+    lengths = matching._runs([alone, first, second, crossed, a, b, c])
+    assert [lengths[id(p)] for p in (alone, first, second, crossed)] == [1, 2, 2, 1]
+    assert {lengths[id(p)] for p in (a, b, c)} == {matching._ANCHORED_RUN}
+    three = [_pair(i, i + 1, False) for i in range(3)]
+    assert {matching._runs(three)[id(p)] for p in three} == {3}

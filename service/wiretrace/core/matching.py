@@ -7,6 +7,7 @@ runs (as passim and TextPAIR extend seed matches), with offsets on both sides.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -537,19 +538,26 @@ def _without_chance_meanings(
 ) -> list[_PassagePair]:
     """Drop pairs decided by meaning alone that two texts on one topic would have by chance.
 
-    A pair in a run of aligned pairs, or at a very high cosine, stands. An isolated one must
-    stand out from its texts' background: the median, over one text's other passages, of their
-    best cosine with the other text (the larger of the two medians); and lead its sentences'
-    other counterparts on both sides (the margin criterion of bitext mining). A quote planted
-    in an unrelated story has a background near 0.16 (WMT21 is-en in BBC stories); an answer
-    written independently on the same topic (Clough-Stevenson "non") near 0.44, with single
-    sentences at 0.67. At most ``max_background_passages`` passages of each text are weighed.
+    A pair at a very high cosine stands, and so does one in a run of aligned pairs (consecutive
+    on both sides) that words anchor (one of its pairs aligns by shared words) or of three
+    pairs or more; a run of two only where the pairs that stand cover a near-duplicate's share of
+    the shorter text: two neighbouring sentences of like meaning are what two texts written on
+    one topic may have (Clough-Stevenson "non": 0.66 and 0.79), and between two versions of one
+    text they are the text. The others must stand out from their texts' background: the median,
+    over one text's other passages, of their best cosine with the other text (the larger of the
+    two medians); and lead their sentences' other counterparts on both sides (the margin
+    criterion of bitext mining). A quote planted in an unrelated story has a background near
+    0.16 (WMT21 is-en in BBC stories); an answer written independently on the same topic
+    (Clough-Stevenson "non") near 0.44, with single sentences at 0.67. At most
+    ``max_background_passages`` passages of each text are weighed.
     """
-    isolated = [
-        p
-        for p in chosen
-        if not p.lexical and p.similarity < settings.meaning_single_min_cosine and not _in_run(p, chosen)
-    ]
+    runs = _runs(chosen)
+    weak = [p for p in chosen if not p.lexical and p.similarity < settings.meaning_single_min_cosine]
+    weak_ids = {id(p) for p in weak}
+    standing = sum(1 for p in chosen if runs[id(p)] >= 2 or id(p) not in weak_ids)
+    shorter = min(len(query.passages), len(matched.passages))
+    shortest = 2 if standing >= settings.near_duplicate_coverage * shorter else 3
+    isolated = [p for p in weak if runs[id(p)] < shortest]
     if not isolated:
         return chosen
     assert query.meanings is not None and matched.meanings is not None
@@ -611,13 +619,23 @@ def _rivalled(
     }
 
 
-def _in_run(pair: _PassagePair, chosen: list[_PassagePair]) -> bool:
-    """Whether another chosen pair is next to ``pair`` on both sides (passage order)."""
-    return any(
-        abs(p.query_index - pair.query_index) == 1
-        and p.matched_index - pair.matched_index == p.query_index - pair.query_index
-        for p in chosen
-    )
+_ANCHORED_RUN = sys.maxsize
+
+
+def _runs(chosen: list[_PassagePair]) -> dict[int, int]:
+    """Per pair (by ``id``), the length of its run of pairs consecutive on both sides (passage
+    order); a run of two or more with a pair aligned by shared words counts as long as any."""
+    at = {(p.query_index, p.matched_index): p for p in chosen}
+    lengths: dict[int, int] = {}
+    for first in chosen:
+        if (first.query_index - 1, first.matched_index - 1) in at:
+            continue  # not the start of its run
+        run = [first]
+        while (run[-1].query_index + 1, run[-1].matched_index + 1) in at:
+            run.append(at[(run[-1].query_index + 1, run[-1].matched_index + 1)])
+        length = _ANCHORED_RUN if any(p.lexical for p in run) and len(run) > 1 else len(run)
+        lengths.update((id(p), length) for p in run)
+    return lengths
 
 
 def _extend(
