@@ -313,3 +313,20 @@ def test_a_copy_in_the_same_batch_is_not_crowded_out_by_stored_candidates(tmp_pa
     assert any(m.article_id == "a" and m.kind is MatchKind.NEAR_DUPLICATE for m in second.matches)
     assert index.get("a").cluster_id == index.get("b").cluster_id
     index.close()
+
+
+def test_the_same_story_in_other_words_in_the_same_batch_is_not_crowded_out(tmp_path: Path) -> None:
+    """A rewording staged in the same batch shares passage buckets only (no shingle): with the
+    candidate limit taken by stored articles it is still verified, as it would be once stored."""
+    index = Wiretrace(SqliteStorage(tmp_path), IndexSettings(max_candidates=3, max_text_chars=20_000))
+    seeds = {d.article_id: d for d in seed_drafts()}
+    for article_id in ("000", "001", "002", "004"):  # stories of the same events as the one ingested
+        index.ingest(seeds[article_id])
+    story = seeds["003"].text
+    reworded = "\n".join(" ".join(reversed(line.split())) for line in story.split("\n"))
+    results = index.ingest_batch([IngestRequest(ArticleDraft("a", story)), IngestRequest(ArticleDraft("b", reworded))])
+    second = results[1]
+    assert not isinstance(second, Exception)
+    assert any(m.article_id == "a" and m.kind is MatchKind.NEAR_DUPLICATE for m in second.matches)
+    assert all(m.estimated_jaccard < 0.2 for m in second.matches if m.article_id == "a")
+    index.close()

@@ -147,8 +147,11 @@ class Overlay:
     ) -> list[str]:
         """The best candidates of the store and of the batch, ``limit`` at most: batch members that
         share document buckets first (a copy staged in the same batch is never crowded out by
-        the store's chance hits), then the store's, with a quarter of the places kept for batch
-        members sharing passage buckets only; each group most shared buckets first."""
+        the store's chance hits), then up to a quarter of the places for batch members sharing
+        passage buckets only, then the store's; each group most shared buckets first. (Batch
+        members sharing passages come before the store's, so that a caller taking fewer than
+        ``limit`` never drops them: the same story in other words, staged in the same batch,
+        shares passages only.)"""
         found = [i for i in self.storage.candidates(document_keys, passage_keys, limit) if i not in self._deleted]
         if not self._pending_numbers:
             return found[:limit]
@@ -162,7 +165,7 @@ class Overlay:
         near = ranked(Counter({n: documents[n] + passages[n] for n in documents}))
         quoted = ranked(Counter({n: c for n, c in passages.items() if n not in documents}))
         reserved = min(len(quoted), limit // 4)
-        merged = [*near, *found[: max(limit - len(near) - reserved, 0)], *quoted]
+        merged = [*near, *quoted[:reserved], *found[: max(limit - len(near) - reserved, 0)], *quoted[reserved:]]
         return list(dict.fromkeys(merged))[:limit]
 
     def holds_other_languages(self, language: str) -> bool:
