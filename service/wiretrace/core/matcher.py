@@ -19,7 +19,7 @@ from wiretrace.core.features import SentenceSets, TextFeatures, decode_sentence_
 from wiretrace.core.filters import Admits
 from wiretrace.core.gist import gist_of
 from wiretrace.core.matching import screen, verify
-from wiretrace.core.model import Match, MatchKind, SharedPassage
+from wiretrace.core.model import Article, Match, MatchKind, SharedPassage
 from wiretrace.core.ports import ArticleRecord
 from wiretrace.core.semantic import ENCODER_LANGUAGES
 from wiretrace.core.settings import IndexSettings
@@ -47,6 +47,12 @@ _GAP_CHARS = 600
 # A filtered query looks at this many times the candidates, so that the ones its filter drops
 # leave room for the ones it keeps.
 _FILTERED_CANDIDATES = 4
+
+
+def _own_or_original(candidate: Article, stories: set[str], language: str) -> bool:
+    """Whether a candidate is a version of one of ``stories``, or in another language than ``language``."""
+    other = candidate.language
+    return candidate.cluster_id in stories or (bool(other) and bool(language) and other != language)
 
 
 def _near_duplicates(matches: list[Match]) -> int:
@@ -210,8 +216,17 @@ class Matcher:
                 if near >= self.settings.max_near_duplicates:
                     break
             if near < self.settings.max_near_duplicates:
-                # Candidates that only meaning can align, those with the closest undecided pair first.
+                # Candidates that only meaning can align, those with the closest undecided pair first;
+                # for a copy of a stored story, only the story's own (its other versions) and those
+                # of other languages (its originals): what the story quotes from others, its earlier
+                # copies' stored matches give (below).
                 by_meaning_only.sort(key=lambda d: (-d.closeness, d.rank))
+                copied = [m for m in matches if m.kind is MatchKind.NEAR_DUPLICATE]
+                stories = {records[m.article_id].article.cluster_id for m in copied}
+                if stories:
+                    by_meaning_only = [
+                        d for d in by_meaning_only if _own_or_original(d.record.article, stories, language)
+                    ]
                 closest = by_meaning_only[: self.settings.max_meaning_only_candidates]
                 self._verify_deferred(analysis, closest, boilerplate, matches, records)
                 implied = self._sources_of_passages(view, matches, exclude | set(ranked))
