@@ -49,10 +49,14 @@ _GAP_CHARS = 600
 _FILTERED_CANDIDATES = 4
 
 
+def _one_language(language: str, other: str) -> bool:
+    """Whether words can compare texts in these languages (an unknown one counts as the same)."""
+    return not language or not other or other == language
+
+
 def _own_or_original(candidate: Article, stories: set[str], language: str) -> bool:
     """Whether a candidate is a version of one of ``stories``, or in another language than ``language``."""
-    other = candidate.language
-    return candidate.cluster_id in stories or (bool(other) and bool(language) and other != language)
+    return candidate.cluster_id in stories or not _one_language(language, candidate.language)
 
 
 def _near_duplicates(matches: list[Match]) -> int:
@@ -247,8 +251,7 @@ class Matcher:
         """Whether words can verify the article against a query in ``language`` (an unknown
         language on either side counts as the same)."""
         record = reads.of([article_id]).get(article_id)
-        other = record.article.language if record is not None else ""
-        return not language or not other or other == language
+        return _one_language(language, record.article.language if record is not None else "")
 
     def _translations(
         self,

@@ -43,7 +43,7 @@ class DecodedCache(Generic[Value]):
             if value is not None:
                 values.move_to_end(article_id)
                 found[article_id] = value
-            elif article_id not in found:
+            else:
                 missing.append(article_id)
         return found, list(dict.fromkeys(missing))
 
