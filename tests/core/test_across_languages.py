@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from wiretrace.core import gist_index
 from wiretrace.core.engine import IngestRequest, Wiretrace
 from wiretrace.core.maintenance import check_consistency
 from wiretrace.core.model import ArticleDraft, MatchKind, PassageKind
@@ -75,6 +76,20 @@ def test_a_translation_in_the_same_batch_and_after_a_restart(stores: Callable[[]
     engine.close()
     reopened = Wiretrace(stores(), IndexSettings())  # the gists are read back from the store
     assert [m.article_id for m in reopened.find_matches(text=ENGLISH).matches] == ["en", "ja"]
+    reopened.close()
+
+
+def test_gists_are_read_back_a_page_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gist_index, "_PAGE", 2)
+    engine = _engine(tmp_path)
+    for draft in seed_drafts():
+        engine.ingest(draft)
+    engine.ingest(ArticleDraft("ja", JAPANESE))
+    engine.close()
+    reopened = _engine(tmp_path)
+    found = reopened.find_matches(text=ENGLISH).matches
+    assert [m.article_id for m in found] == ["ja"]
+    assert len(reopened._gists) == len(seed_drafts()) + 1  # every stored gist, each once
     reopened.close()
 
 

@@ -36,15 +36,20 @@ class GistIndex:
         return len(self._entries)
 
     def catch_up(self, storage: Storage) -> None:
-        """Add the gists of articles stored since the last call (all of them, the first time)."""
+        """Add the gists of articles stored since the last call (all of them, the first time),
+        a page at a time and each page's gists of one language in one call (after a restart
+        of a large store, adding them one by one cost most of the first request)."""
         with self._lock:
             while page := storage.list_articles(self._last_seq, _PAGE):
                 records = storage.get_records(a.article_id for a in page)
+                by_language: dict[str, list[tuple[str, int, Gist]]] = {}
                 for article in page:
                     record = records.get(article.article_id)
                     gist = decode_stored_gist(record.features) if record is not None and record.features else None
                     if gist is not None:
-                        self._add(article.article_id, article.seq, article.language, gist)
+                        by_language.setdefault(article.language, []).append((article.article_id, article.seq, gist))
+                for language, gists in by_language.items():
+                    self._add(language, gists)
                 self._last_seq = page[-1].seq
                 if len(page) < _PAGE:
                     break
@@ -72,16 +77,20 @@ class GistIndex:
         found.sort(key=lambda hit: -hit[1])
         return found[:limit]
 
-    def _add(self, article_id: str, seq: int, language: str, gist: Gist) -> None:
-        self._remove(article_id)  # replaced: its new text has a new sequence
+    def _add(self, language: str, gists: list[tuple[str, int, Gist]]) -> None:
+        """Add (article id, ingest sequence, gist) of articles of one language."""
+        for article_id, _, _ in gists:
+            self._remove(article_id)  # replaced: its new text has a new sequence
         graph = self._graphs.get(language)
         if graph is None:
             from usearch.index import Index
 
             graph = self._graphs[language] = Index(ndim=EMBEDDING_DIMENSIONS, metric="cos", dtype="i8")
-        graph.add(seq, np.asarray(gist, dtype=np.float32))
-        self._entries[article_id] = (seq, language)
-        self._ids[seq] = article_id
+        keys = np.array([seq for _, seq, _ in gists], dtype=np.uint64)
+        graph.add(keys, np.vstack([np.asarray(gist, dtype=np.float32) for _, _, gist in gists]))
+        for article_id, seq, _ in gists:
+            self._entries[article_id] = (seq, language)
+            self._ids[seq] = article_id
 
     def _remove(self, article_id: str) -> None:
         entry = self._entries.pop(article_id, None)
