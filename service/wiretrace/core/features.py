@@ -108,14 +108,6 @@ class SentenceOrder:
 
 
 @dataclass(frozen=True, slots=True)
-class SetFigures:
-    """The numbers of each distinct sentence set of a text, and which sets give any."""
-
-    figures: tuple[frozenset[int], ...]
-    present: npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True, slots=True)
 class TextFeatures:
     """Everything matching needs from one text."""
 
@@ -140,7 +132,6 @@ class TextFeatures:
     _distinct: DistinctSets | None = field(default=None, init=False, repr=False, compare=False)
     _order: SentenceOrder | None = field(default=None, init=False, repr=False, compare=False)
     _figures: tuple[frozenset[int], ...] | None = field(default=None, init=False, repr=False, compare=False)
-    _set_figures: SetFigures | None = field(default=None, init=False, repr=False, compare=False)
 
     def sentence_sets(self) -> SentenceSets:
         sizes = np.bincount(self.flat_owners, minlength=len(self.passages)).astype(np.int64)
@@ -191,17 +182,6 @@ class TextFeatures:
             object.__setattr__(self, "_figures", computed)
             return computed
         return self._figures
-
-    def set_figures(self) -> SetFigures:
-        """:meth:`sentence_figures` of each distinct passage set (:meth:`distinct`), computed once:
-        a set's sentences share its features, so its first sentence's figures are its own."""
-        if self._set_figures is None:
-            sentences = self.sentence_figures()
-            figures = tuple(sentences[s] for s in self.distinct().first.tolist())
-            computed = SetFigures(figures, np.array([bool(f) for f in figures], dtype=bool))
-            object.__setattr__(self, "_set_figures", computed)
-            return computed
-        return self._set_figures
 
     @classmethod
     def build(

@@ -21,6 +21,7 @@ from wiretrace.core.features import (
     SentenceOrder,
     SentenceSets,
     TextFeatures,
+    number_terms,
     pooled_sets,
 )
 from wiretrace.core.meaning import encode_together
@@ -235,7 +236,9 @@ def screen(query: TextFeatures, candidates: Sequence[SentenceSets], settings: In
     """Per candidate, whether any of its sentences aligns with one of the query's by shared words,
     and how close its nearest undecided sentence pair comes.
 
-    Without such a pair a candidate can have no lexical passage and no sentence coverage, so
+    A pair aligns by the rule verification applies (figures that disagree count against it,
+    :func:`_changed_figures`: two earnings tables on one template do not pass). Without such a
+    pair a candidate can have no lexical passage and no sentence coverage, so
     verification would reject it unless it is a near-duplicate by shingles or, with meanings on
     demand, a sentence of it means what one of the query's says. Most LSH candidates of a large
     index are chance collisions of common words; this tests them all in one vectorised pass,
@@ -255,7 +258,10 @@ def screen(query: TextFeatures, candidates: Sequence[SentenceSets], settings: In
     pool = pooled_sets(features, owners, int(counts.sum()), own.sorted_features)
     by_meaning = query.meanings is not None
     pairs = _set_pairs(own, pool, *_pair_floor(settings, by_meaning), settings.max_pair_work)
-    aligned, jaccard = _aligns_lexically(pairs.shared, own.sizes[pairs.query], pool.sizes[pairs.other], settings)
+    changed = _changed_figures(own, pool, pairs.query, pairs.other)
+    aligned, jaccard = _aligns_lexically(
+        pairs.shared, own.sizes[pairs.query], pool.sizes[pairs.other], settings, 2 * changed
+    )
     owner_candidate = np.repeat(np.arange(len(candidates)), counts)
     kept = np.zeros(pool.count, dtype=bool)
     kept[pairs.other[aligned]] = True
@@ -303,7 +309,7 @@ def _sentence_pairs(
     query_sizes, other_sizes = own.sizes[query_index], other.sizes[matched_index]
     # Numbers are anchors: a changed figure counts three times in the pair's union, and an
     # encoder does not read figures, so where they are a quarter of the words, words decide.
-    changed = _changed_figures(query, matched, query_index, matched_index)
+    changed = _changed_figures(own, other, query_index, matched_index)
     lexical, jaccard = _aligns_lexically(shared, query_sizes, other_sizes, settings, 2 * changed)
     readable = 4 * changed < query_sizes + other_sizes - shared
     if weigh_meaning and _covered(query_index[lexical], matched_index[lexical], query, matched, settings):
@@ -487,23 +493,37 @@ def _figures_disagree(first: frozenset[int], second: frozenset[int]) -> bool:
 
 
 def _changed_figures(
-    query: TextFeatures, matched: TextFeatures, query_sets: np.ndarray, matched_sets: np.ndarray
+    query: DistinctSets, other: DistinctSets, query_sets: np.ndarray, other_sets: np.ndarray
 ) -> npt.NDArray[np.int64]:
-    """Per pair of distinct sets, how many figures differ when the two disagree (else 0).
+    """Per pair of distinct sets, how many figures differ when the two disagree (else 0): when
+    each has a number the other lacks (:func:`_figures_disagree`), the size of their numbers'
+    symmetric difference.
 
     "Avg shrs 127.3 mln vs 154.5 mln" ~ "Avg shrs 15.0 mln vs 14.9 mln" share every word and
     must not align; "… killed at least 22 people …" ~ "… at least three …" share most and do.
+    Counted from the sets' number terms (:func:`number_terms`), so that the screen and
+    verification apply one rule.
     """
+    query_numbers, other_numbers = number_terms(query.features), number_terms(other.features)
+    query_counts = np.bincount(query.owners[query_numbers], minlength=query.count)[query_sets]
+    other_counts = np.bincount(other.owners[other_numbers], minlength=other.count)[other_sets]
     changed = np.zeros(query_sets.size, dtype=np.int64)
-    own, other = query.set_figures(), matched.set_figures()
-    if not own.present.any() or not other.present.any():
+    both = (query_counts > 0) & (other_counts > 0)
+    if not both.any():
         return changed
-    with_figures = own.present[query_sets] & other.present[matched_sets]
-    own_figures, other_figures = own.figures, other.figures
-    for at in np.flatnonzero(with_figures).tolist():
-        one, two = own_figures[int(query_sets[at])], other_figures[int(matched_sets[at])]
-        if _figures_disagree(one, two):
-            changed[at] = len(one ^ two)
+    figures, owners = other.features[other_numbers], other.owners[other_numbers]
+    by_value = np.argsort(figures, kind="stable")
+    figures, owners = figures[by_value], owners[by_value]
+    wanted, wanted_owners = query.features[query_numbers], query.owners[query_numbers]
+    low = np.searchsorted(figures, wanted, side="left")
+    hits = np.searchsorted(figures, wanted, side="right") - low
+    pairs_sharing = np.repeat(wanted_owners, hits) * other.count + owners[_expand(low, hits)]
+    keys, counts = np.unique(pairs_sharing, return_counts=True)
+    pair_keys = query_sets.astype(np.int64) * other.count + other_sets
+    at = np.minimum(np.searchsorted(keys, pair_keys), max(keys.size - 1, 0))
+    shared = np.where(keys[at] == pair_keys, counts[at], 0) if keys.size else np.zeros(pair_keys.size, dtype=np.int64)
+    disagree = both & (query_counts > shared) & (other_counts > shared)
+    changed[disagree] = (query_counts + other_counts - 2 * shared)[disagree]
     return changed
 
 
