@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.features import NUMBER_WORDS, extract, number_terms, term_hash
-from wiretrace.core.matching import align_passages
+from wiretrace.core.matching import align_passages, screen
 from wiretrace.core.model import ArticleDraft, MatchKind
 from wiretrace.core.settings import IndexSettings
 from wiretrace.storage.sqlite import SqliteStorage
@@ -103,6 +103,20 @@ def test_one_sentence_may_change_its_figure_unless_figures_are_what_it_says() ->
     assert _aligned("Shr loss 89 cts vs loss 42 cts", "Shr loss 89 cts vs loss 31 cts") == 0
     assert _aligned("Avg shrs 127.3 mln vs 154.5 mln", "Avg shrs 15.0 mln vs 14.9 mln") == 0
     assert _aligned("Avg shrs 127.3 mln vs 154.5 mln", "Avg shrs 127.3 mln vs 154.5 mln in the year") == 1
+
+
+def test_the_screen_passes_what_figures_leave_aligned_and_only_that() -> None:
+    """The screen applies verification's rule: a table with other figures is no candidate to verify."""
+    table = "Shr loss 89 cts vs loss 42 cts\nNet loss 5,300,000 vs 3,100,000"
+    others = [
+        "Shr loss 12 cts vs loss 31 cts\nNet loss 1,590,000 vs 1,140,000",  # every figure other
+        "Shr loss 89 cts vs loss 42 cts\nNet loss 1,590,000 vs 1,140,000",  # one line the same
+        "Shr loss 89 cts vs loss 42 cts in the year\nNet loss 5,300,000 vs 3,100,000",  # the figures kept
+    ]
+    config = SETTINGS.features
+    found = screen(extract(table, config), [extract(text, config).sentence_sets() for text in others], SETTINGS)
+    assert found.by_words.tolist() == [False, True, True]
+    assert [_aligned(table, text) > 0 for text in others] == [False, True, True]
 
 
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=12).filter(lambda w: w not in NUMBER_WORDS))
