@@ -11,7 +11,7 @@ from typing import Any
 from wiretrace.config import StorageSettings
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.errors import IndexMismatch, NamespaceNotFound, StoreNotFound, TooManyNamespaces
-from wiretrace.core.identity import INDEX_PARAMETERS
+from wiretrace.core.identity import INDEX_PARAMETERS, PARAMETERS_BEFORE
 from wiretrace.core.namespace import DEFAULT_NAMESPACE, validate_namespace
 from wiretrace.core.ports import Storage
 from wiretrace.core.settings import IndexSettings
@@ -48,7 +48,10 @@ def rebuilt_index_settings(source: Storage, index: IndexSettings, explicit: Set[
 
 
 def saved_parameters(storage: Storage) -> dict[str, Any]:
-    return {name: value for name, value in (storage.saved_parameters() or {}).items() if name in INDEX_PARAMETERS}
+    saved = storage.saved_parameters()
+    if saved is None:
+        return {}
+    return {name: value for name, value in {**PARAMETERS_BEFORE, **saved}.items() if name in INDEX_PARAMETERS}
 
 
 def open_engine(

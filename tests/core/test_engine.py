@@ -330,3 +330,11 @@ def test_the_same_story_in_other_words_in_the_same_batch_is_not_crowded_out(tmp_
     assert any(m.article_id == "a" and m.kind is MatchKind.NEAR_DUPLICATE for m in second.matches)
     assert all(m.estimated_jaccard < 0.2 for m in second.matches if m.article_id == "a")
     index.close()
+
+
+def test_a_one_line_headline_is_matched_to_its_rewording(engine: Wiretrace) -> None:
+    """A text with no sentence of five content words is found by its shorter sentences."""
+    engine.ingest(ArticleDraft("first", "Biker suffers leg injuries"))  # under one word shingle: no signature
+    engine.ingest(ArticleDraft("unrelated", "Parliament debates budget cuts"))
+    found = engine.find_matches(text="Biker suffers leg injury").matches
+    assert [m.article_id for m in found] == ["first"]

@@ -121,15 +121,18 @@ sentences = st.lists(
 ).map(" ".join)
 
 
-@given(st.one_of(texts, ascii_texts, sentences), st.integers(min_value=1, max_value=6))
-def test_vectorised_extract_equals_word_by_word(text: str, min_features: int) -> None:
-    config = FeatureConfig(shingle_size=3, min_passage_features=min_features)
+@given(st.one_of(texts, ascii_texts, sentences), st.integers(min_value=1, max_value=6), st.integers(0, 6))
+def test_vectorised_extract_equals_word_by_word(text: str, min_features: int, short_text: int) -> None:
+    config = FeatureConfig(
+        shingle_size=3, min_passage_features=min_features, short_text_min_features=min(short_text, min_features)
+    )
     fast, reference = extract(text, config), extract_word_by_word(text, config)
     assert np.array_equal(fast.shingles, reference.shingles)
     assert fast.token_count == reference.token_count
-    assert [(p.span, p.features.tolist(), p.fingerprint) for p in fast.passages] == [
-        (p.span, p.features.tolist(), p.fingerprint) for p in reference.passages
-    ]
+    for mine, theirs in ((fast.passages, reference.passages), (fast.fragments, reference.fragments)):
+        assert [(p.span, p.features.tolist(), p.fingerprint) for p in mine] == [
+            (p.span, p.features.tolist(), p.fingerprint) for p in theirs
+        ]
 
 
 @given(texts)
@@ -150,6 +153,20 @@ def test_short_sentences_are_not_passages() -> None:
     assert [text[p.span.start : p.span.end] for p in features.passages] == [
         "The constitutional order has been mostly restored in all regions of the country."
     ]
+
+
+def test_a_text_of_short_sentences_only_has_them_as_passages() -> None:
+    """A headline or a one-line quote alone is found and aligned by its sentences of three or
+    more content words; beside a sentence of five, short ones stay fragments."""
+    config = FeatureConfig(short_text_min_features=3)
+    headline = "Biker suffers leg injuries. Police say."
+    assert [headline[p.span.start : p.span.end] for p in extract(headline, config).passages] == [
+        "Biker suffers leg injuries."
+    ]
+    assert [headline[p.span.start : p.span.end] for p in extract(headline, config).fragments] == ["Police say."]
+    story = headline + " The constitutional order has been mostly restored in all regions of the country."
+    assert len(extract(story, config).passages) == 1
+    assert not extract(headline, FeatureConfig()).passages
 
 
 def test_concurrent_analysis_gives_the_same_features() -> None:

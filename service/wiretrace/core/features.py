@@ -64,12 +64,28 @@ class FeatureConfig:
 
     shingle_size: int = 5
     min_passage_features: int = 5
+    # A text with no passage (each sentence under ``min_passage_features`` content words: a
+    # headline, a one-line quote) has its sentences of at least this many as passages, so that
+    # it can be found and aligned at all; 0 = never.
+    short_text_min_features: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.shingle_size <= 16:
             raise ValueError(f"shingle_size must be between 1 and 16, got {self.shingle_size}")
         if self.min_passage_features < 1:
             raise ValueError(f"min_passage_features must be at least 1, got {self.min_passage_features}")
+        if not 0 <= self.short_text_min_features <= self.min_passage_features:
+            raise ValueError(
+                f"short_text_min_features must be between 0 and min_passage_features ({self.min_passage_features}), "
+                f"got {self.short_text_min_features}"
+            )
+
+    def passages_among(self, counts: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which sentences, of these content-word counts, are passages."""
+        chosen: npt.NDArray[np.bool_] = counts >= self.min_passage_features
+        if self.short_text_min_features and not chosen.any():
+            chosen = counts >= self.short_text_min_features
+        return chosen
 
 
 class Meanings(Protocol):
@@ -483,12 +499,13 @@ def extract(text: str, config: FeatureConfig) -> TextFeatures:
     features = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     counts = np.bincount(owner, minlength=len(spans))
     bounds = np.concatenate(([0], np.cumsum(counts)))
+    chosen = config.passages_among(counts)
     passages, fragments = (
         tuple(
             PassageFeatures(spans[i], features[bounds[i] : bounds[i + 1]], int(fingerprints[i]))
-            for i in np.flatnonzero(chosen).tolist()
+            for i in np.flatnonzero(kept).tolist()
         )
-        for chosen in (counts >= config.min_passage_features, (counts > 0) & (counts < config.min_passage_features))
+        for kept in (chosen, (counts > 0) & ~chosen)
     )
     return TextFeatures.build(shingles, passages, int(tokens.hashes.size), fragments)
 
@@ -564,20 +581,20 @@ _TERMS = _TermTable()
 def extract_word_by_word(text: str, config: FeatureConfig, spans: list[Span] | None = None) -> TextFeatures:
     """The reference implementation of :func:`extract`, one word at a time (any script)."""
     all_hashes: list[int] = []
-    passages: list[PassageFeatures] = []
-    fragments: list[PassageFeatures] = []
+    sentences: list[PassageFeatures] = []
     for span in split_sentences(text) if spans is None else spans:
         sentence = words(text, span.start, span.end)
         hashes = [word_hash(w) for w in sentence]
         all_hashes.extend(hashes)
         terms = {t for t in map(_term, sentence) if t >= 0}
-        if not terms:
-            continue
-        features = np.unique(np.array(sorted(terms), dtype=np.uint32))
-        found = PassageFeatures(span, features, tokenhash.sequence_fingerprint(hashes))
-        (passages if len(terms) >= config.min_passage_features else fragments).append(found)
+        if terms:
+            features = np.unique(np.array(sorted(terms), dtype=np.uint32))
+            sentences.append(PassageFeatures(span, features, tokenhash.sequence_fingerprint(hashes)))
+    chosen = config.passages_among(np.array([s.features.size for s in sentences], dtype=np.int64)).tolist()
+    passages = tuple(s for s, kept in zip(sentences, chosen, strict=True) if kept)
+    fragments = tuple(s for s, kept in zip(sentences, chosen, strict=True) if not kept)
     shingles = shingle_hashes(np.array(all_hashes, dtype=np.uint32), config.shingle_size)
-    return TextFeatures.build(shingles, tuple(passages), len(all_hashes), tuple(fragments))
+    return TextFeatures.build(shingles, passages, len(all_hashes), fragments)
 
 
 # Stored features: a later article is verified against this one without re-reading its text.

@@ -18,6 +18,7 @@ INDEX_PARAMETERS = (
     "seed",
     "shingle_size",
     "min_passage_features",
+    "short_text_min_features",
     "document_threshold",
     "passage_threshold",
     "semantic",
@@ -25,6 +26,9 @@ INDEX_PARAMETERS = (
     "semantic_threshold",
 )
 
+
+# What a store that saved its parameters before one existed was built with.
+PARAMETERS_BEFORE = {"short_text_min_features": 0}
 
 LINEAGE_VERSION = "story+statement-clusters/1"
 # How records and evidence are stored (wiretrace.core.record_codec): another layout needs a reindex.

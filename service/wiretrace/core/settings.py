@@ -33,6 +33,9 @@ class IndexSettings:
     # Content words a sentence needs to be a passage; 0 = 5, or 3 with the semantic layer, which
     # can verify short sentences (headlines, one-line quotes) by meaning where words are too few.
     min_passage_features: int = 0
+    # ... but in a text with no such sentence (a headline, a one-line quote), its sentences of this
+    # many: with fewer, the text could be neither found nor aligned (0 = never).
+    short_text_min_features: int = 3
     # LSH thresholds (estimated Jaccard) for candidate generation.
     document_threshold: float = 0.5
     passage_threshold: float = 0.5
@@ -190,7 +193,9 @@ class IndexSettings:
             raise ValueError(f"passage_num_perm must not be negative, got {self.passage_num_perm}")
         if self.min_passage_features < 0:
             raise ValueError(f"min_passage_features must not be negative, got {self.min_passage_features}")
-        FeatureConfig(self.shingle_size, self.passage_min_features)  # validates
+        if self.short_text_min_features < 0:
+            raise ValueError(f"short_text_min_features must not be negative, got {self.short_text_min_features}")
+        FeatureConfig(self.shingle_size, self.passage_min_features)  # validates (the short-text floor is clamped)
 
     @property
     def gists(self) -> bool:
@@ -209,7 +214,8 @@ class IndexSettings:
 
     @property
     def features(self) -> FeatureConfig:
-        return FeatureConfig(self.shingle_size, self.passage_min_features)
+        short = self.short_text_min_features if self.short_text_min_features < self.passage_min_features else 0
+        return FeatureConfig(self.shingle_size, self.passage_min_features, short)
 
     @property
     def document_lsh(self) -> LshParams:
@@ -226,6 +232,8 @@ class IndexSettings:
     @property
     def feature_version(self) -> str:
         version = f"{FEATURE_VERSION}/min{self.passage_min_features}"
+        if self.features.short_text_min_features:
+            version += f"/short{self.features.short_text_min_features}"
         if self.passage_index == "rare-words":
             version += f"/rare{self.passage_stored_words}-{self.passage_query_words}:{RARITY_VERSION}"
         if self.semantic:
