@@ -42,16 +42,21 @@ def stored_index_settings(storage: Storage, index: IndexSettings, explicit: Set[
 
 
 def rebuilt_index_settings(source: Storage, index: IndexSettings, explicit: Set[str]) -> IndexSettings:
-    """The settings of an index rebuilt from ``source``: its parameters, but for those given on purpose."""
-    kept = {name: value for name, value in saved_parameters(source).items() if name not in explicit}
-    return replace(index, **kept)
+    """The settings of an index rebuilt from ``source``: its parameters, but for those given on
+    purpose and those it predates (a rebuild extracts every text again: it takes today's default)."""
+    saved = saved_parameters(source, as_built=False)
+    return replace(index, **{name: value for name, value in saved.items() if name not in explicit})
 
 
-def saved_parameters(storage: Storage) -> dict[str, Any]:
+def saved_parameters(storage: Storage, *, as_built: bool = True) -> dict[str, Any]:
+    """The index parameters the store saved; ``as_built``: with what it was built with for those
+    it predates (:data:`PARAMETERS_BEFORE`)."""
     saved = storage.saved_parameters()
     if saved is None:
         return {}
-    return {name: value for name, value in {**PARAMETERS_BEFORE, **saved}.items() if name in INDEX_PARAMETERS}
+    if as_built:
+        saved = {**PARAMETERS_BEFORE, **saved}
+    return {name: value for name, value in saved.items() if name in INDEX_PARAMETERS}
 
 
 def open_engine(

@@ -36,3 +36,9 @@ def test_a_store_saved_before_short_text_passages_keeps_its_features(tmp_path: P
     assert new.settings.short_text_min_features == 3
     assert "/short3" in new.identity.feature_version
     new.close()
+
+    run_cli("reindex", "--data", str(data), "--quiet")  # a rebuild extracts every text again: today's default
+    rebuilt = open_engine(StorageSettings(data_dir=data), IndexSettings(), must_exist=True)
+    assert rebuilt.settings.short_text_min_features == 3
+    assert rebuilt.stats().counts.articles == len(seed_drafts())
+    rebuilt.close()
