@@ -3,30 +3,19 @@ store refuses it with the one-line way out, and `wiretrace reindex` rebuilds the
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
+from old_stores import rewrite_meta, seeded_directory
 from processes import one_line_failure, run_cli
 from wiretrace.core.engine import Wiretrace
 from wiretrace.core.maintenance import check_consistency
 from wiretrace.storage.sqlite import SqliteStorage
 
-from seeds import seed_drafts
-
 
 def _directory_of_article_counts(data: Path) -> None:
     """A store as it was written before: no story counts, an identity without their layout."""
-    engine = Wiretrace(SqliteStorage(data))
-    for draft in seed_drafts():
-        engine.ingest(draft)
-    engine.close()
-    with closing(sqlite3.connect(data / "wiretrace.sqlite3")) as db, db:
-        identity = json.loads(db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()[0])
-        del identity["boilerplate"]  # not named then
-        db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (json.dumps(identity, sort_keys=True),))
-        db.execute("DROP TABLE fingerprint_stories")
+    seeded_directory(data)
+    rewrite_meta(data, "identity", lambda identity: identity.pop("boilerplate"), then="DROP TABLE fingerprint_stories")
 
 
 def test_a_directory_of_article_counts_asks_for_a_reindex_and_is_rebuilt_by_it(tmp_path: Path) -> None:
