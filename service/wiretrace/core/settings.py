@@ -195,7 +195,7 @@ class IndexSettings:
             raise ValueError(f"min_passage_features must not be negative, got {self.min_passage_features}")
         if self.short_text_min_features < 0:
             raise ValueError(f"short_text_min_features must not be negative, got {self.short_text_min_features}")
-        FeatureConfig(self.shingle_size, self.passage_min_features)  # validates (the short-text floor is clamped)
+        FeatureConfig(self.shingle_size, self.passage_min_features)  # validates; the short-text floor is clamped to it
 
     @property
     def gists(self) -> bool:
@@ -232,8 +232,8 @@ class IndexSettings:
     @property
     def feature_version(self) -> str:
         version = f"{FEATURE_VERSION}/min{self.passage_min_features}"
-        if self.features.short_text_min_features:
-            version += f"/short{self.features.short_text_min_features}"
+        if short := self.features.short_text_min_features:
+            version += f"/short{short}"
         if self.passage_index == "rare-words":
             version += f"/rare{self.passage_stored_words}-{self.passage_query_words}:{RARITY_VERSION}"
         if self.semantic:
